@@ -1,0 +1,181 @@
+// The framework-free client: registers the worker and the app's MCP servers, mirrors the worker's
+// per-server state for the UI, starts authorizations, and re-runs the interrupted action after the
+// redirect. It never sees a token, a code or a verifier: those stay in the worker.
+import type { AuthErrorInfo, FlowResult, ScopeStrategy, ServerRegistration, ServerState, WorkerReply } from '../../sw/messages.ts';
+import { connectWorker, type WorkerChannel } from './worker-channel.ts';
+
+export type { AuthErrorInfo, ScopeStrategy, ServerRegistration, ServerState };
+
+export interface McpAuthOptions {
+  clientId: string;
+  servers: ServerRegistration[];
+  /** Start the redirect as soon as a server asks for more scope, instead of waiting for `authorize()`. */
+  autoRedirect?: boolean;
+  strategy?: ScopeStrategy;
+  workerUrl?: string;
+  callbackPath?: string;
+  /** Called after the return from the authorization server with what was passed as `resume`. */
+  onResume?: (resume: unknown, server: ServerState) => void;
+}
+
+export interface McpAuthSnapshot {
+  ready: boolean;
+  servers: Readonly<Record<string, ServerState>>;
+  strategy: ScopeStrategy;
+  autoRedirect: boolean;
+  /** The outcome of the authorization the user just came back from. */
+  lastResult?: FlowResult;
+  /** A failure of the client itself (worker missing, worker not answering). */
+  fatal?: string;
+}
+
+/** Thrown by `guard` when the server refused the call until the user authorizes more scope. */
+export class AuthorizationRequiredError extends Error {
+  override readonly name = 'AuthorizationRequiredError';
+  readonly serverId: string;
+  readonly scopes: string[];
+  constructor(serverId: string, scopes: string[]) {
+    super(`Authorization needed for ${scopes.join(' ')}.`);
+    this.serverId = serverId;
+    this.scopes = scopes;
+  }
+}
+
+/** Thrown by `guard` when the worker refused to authorize again (loop guard) or authorization failed. */
+export class McpAuthError extends Error {
+  override readonly name = 'McpAuthError';
+  readonly info: AuthErrorInfo;
+  constructor(info: AuthErrorInfo) {
+    super(info.message);
+    this.info = info;
+  }
+}
+
+const KEEPALIVE_MS = 20_000;
+
+export class McpAuthClient {
+  #options: McpAuthOptions;
+  #channel: WorkerChannel | undefined;
+  #snapshot: McpAuthSnapshot;
+  #listeners = new Set<() => void>();
+  #resumeFor = new Map<string, unknown>();
+  #stop: Array<() => void> = [];
+
+  constructor(options: McpAuthOptions) {
+    this.#options = options;
+    this.#snapshot = { ready: false, servers: {}, strategy: options.strategy ?? 'union', autoRedirect: options.autoRedirect ?? false };
+  }
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  };
+
+  getSnapshot = (): McpAuthSnapshot => this.#snapshot;
+
+  #set(patch: Partial<McpAuthSnapshot>): void {
+    this.#snapshot = { ...this.#snapshot, ...patch };
+    for (const listener of this.#listeners) listener();
+  }
+
+  #apply(reply: WorkerReply): Extract<WorkerReply, { ok: true }> {
+    if (!reply.ok) throw new McpAuthError(reply.error);
+    const servers = Object.fromEntries(reply.servers.map((s) => [s.id, s]));
+    this.#set({ servers, strategy: reply.strategy });
+    return reply;
+  }
+
+  async #request(message: Parameters<WorkerChannel['request']>[0]): Promise<Extract<WorkerReply, { ok: true }>> {
+    if (!this.#channel) throw new McpAuthError({ code: 'not_registered', message: 'Call start() before using the client.' });
+    return this.#apply(await this.#channel.request(message));
+  }
+
+  async start(): Promise<void> {
+    const callbackPath = this.#options.callbackPath ?? '/oauth/callback';
+    try {
+      this.#channel = await connectWorker(this.#options.workerUrl ?? '/sw.js', callbackPath);
+    } catch (error) {
+      this.#set({ fatal: (error as Error).message });
+      throw error;
+    }
+    this.#stop.push(
+      this.#channel.onBroadcast(({ server }) => {
+        this.#set({ servers: { ...this.#snapshot.servers, [server.id]: server } });
+        this.#maybeAutoRedirect(server);
+      }),
+    );
+    const config = { clientId: this.#options.clientId, callbackPath, strategy: this.#snapshot.strategy };
+    const configured = await this.#request({ type: 'configure', config, servers: this.#options.servers });
+    // The worker's stored strategy wins over the default, so a reload keeps the user's choice.
+    if (this.#options.strategy === undefined && configured.strategy !== config.strategy) this.#set({ strategy: configured.strategy });
+    const timer = setInterval(() => void this.#channel?.request({ type: 'ping' }).catch(() => undefined), KEEPALIVE_MS);
+    this.#stop.push(() => clearInterval(timer));
+    const { result } = await this.#request({ type: 'take-result' });
+    this.#set({ ready: true, ...(result ? { lastResult: result } : {}) });
+    if (result?.outcome === 'granted' && result.resume !== undefined) {
+      const server = this.#snapshot.servers[result.serverId];
+      if (server) this.#options.onResume?.(result.resume, server);
+    }
+  }
+
+  stop(): void {
+    for (const stop of this.#stop.splice(0)) stop();
+  }
+
+  /**
+   * Runs one call to an MCP server. If the server refused it for lack of scope, remembers
+   * `resume` so the call can be repeated after the redirect, and throws AuthorizationRequiredError
+   * (or McpAuthError when the worker decided not to authorize again).
+   */
+  async guard<T>(serverId: string, resume: unknown, call: () => Promise<T>): Promise<T> {
+    const startedAt = Date.now();
+    try {
+      return await call();
+    } catch (error) {
+      // The worker updates its state before it hands the refused response to the page.
+      const { servers } = await this.#request({ type: 'state' });
+      const server = servers.find((s) => s.id === serverId);
+      if (server?.pending && server.pending.at >= startedAt - 1000) {
+        this.#resumeFor.set(serverId, resume);
+        this.#maybeAutoRedirect(server);
+        throw new AuthorizationRequiredError(serverId, server.pending.requested);
+      }
+      const last = server?.timeline.at(-1);
+      if (server?.error && last?.kind === 'error' && last.at >= startedAt - 1000) throw new McpAuthError(server.error);
+      throw error;
+    }
+  }
+
+  #maybeAutoRedirect(server: ServerState): void {
+    if (this.#snapshot.autoRedirect && server.pending && this.#resumeFor.has(server.id)) void this.authorize(server.id).catch(() => undefined);
+  }
+
+  /** Starts the PKCE redirect for everything the server has asked for so far. */
+  async authorize(serverId: string): Promise<void> {
+    const resume = this.#resumeFor.get(serverId);
+    const reply = await this.#request({ type: 'authorize', serverId, returnTo: location.href, ...(resume === undefined ? {} : { resume }) });
+    if (reply.authorizationUrl) location.assign(reply.authorizationUrl);
+  }
+
+  async signOut(serverId: string): Promise<void> {
+    this.#resumeFor.delete(serverId);
+    await this.#request({ type: 'sign-out', serverId });
+  }
+
+  async setStrategy(strategy: ScopeStrategy): Promise<void> {
+    await this.#request({ type: 'set-strategy', strategy });
+  }
+
+  setAutoRedirect(autoRedirect: boolean): void {
+    this.#set({ autoRedirect });
+  }
+
+  /** Adds the outcome of a retried call to the server's timeline. */
+  async logRetry(serverId: string, operation: string, ok: boolean, detail?: string): Promise<void> {
+    await this.#request({ type: 'log-retry', serverId, operation, ok, ...(detail === undefined ? {} : { detail }) });
+  }
+
+  dismissResult(): void {
+    this.#set({ lastResult: undefined });
+  }
+}

@@ -1,0 +1,71 @@
+import type { McpSession } from '../core/mcp-session.ts';
+import { useMcpAuth, useMcpAuthClient } from '../react/McpAuthProvider.tsx';
+import { ServerCard } from './ServerCard.tsx';
+
+export interface DemoServer {
+  id: string;
+  name: string;
+  url: string;
+}
+
+export function DemoApp({ servers, sessions, issuer }: { servers: DemoServer[]; sessions: Map<string, McpSession>; issuer: string }) {
+  const client = useMcpAuthClient();
+  const auth = useMcpAuth();
+  const total = Object.values(auth.servers).reduce((n, s) => n + s.authorizations, 0);
+  const result = auth.lastResult;
+  return (
+    <div className="page">
+      <header className="top">
+        <div>
+          <h1>Progressive authorization for MCP</h1>
+          <p className="lede">
+            A service worker attaches tokens, catches <code>401</code>/<code>403</code> scope challenges and keeps every scope ever asked for.
+            Use the tools: each new permission costs one consent, and nothing granted before is lost.
+          </p>
+        </div>
+        <div className="controls">
+          <div className="segmented" role="radiogroup" aria-label="Scope strategy">
+            <button role="radio" aria-checked={auth.strategy === 'union'} data-testid="strategy-union" className={auth.strategy === 'union' ? 'on' : ''} onClick={() => void client.setStrategy('union')}>
+              Accumulate (union)
+            </button>
+            <button role="radio" aria-checked={auth.strategy === 'replace'} data-testid="strategy-replace" className={auth.strategy === 'replace' ? 'on' : ''} onClick={() => void client.setStrategy('replace')}>
+              Replace (v1 SDK bug)
+            </button>
+          </div>
+          <label className="toggle">
+            <input type="checkbox" data-testid="auto-redirect" checked={auth.autoRedirect} onChange={(e) => client.setAutoRedirect(e.target.checked)} />
+            Redirect without asking
+          </label>
+          <div className="counter" data-testid="auth-total">
+            <strong>{total}</strong> authorization{total === 1 ? '' : 's'}
+          </div>
+        </div>
+      </header>
+      {auth.strategy === 'replace' && (
+        <p className="notice warn">
+          Replace mode asks only for the latest challenge's scope, as the v1 SDK does. Watch earlier grants vanish until the worker's loop guard stops the cycle.
+        </p>
+      )}
+      {auth.fatal && <p className="notice error">{auth.fatal}</p>}
+      {result && (
+        <div className={`notice ${result.outcome === 'granted' ? 'ok' : 'error'}`} data-testid="last-result">
+          {result.outcome === 'granted'
+            ? `Authorization complete: granted ${result.granted?.join(' ') || 'no scope'}.`
+            : `Authorization failed: ${result.error?.message}`}
+          <button className="link" onClick={() => client.dismissResult()}>
+            Dismiss
+          </button>
+        </div>
+      )}
+      {!auth.ready && !auth.fatal && <p className="notice">Starting the service worker…</p>}
+      <main className="servers">
+        {servers.map((s) => (
+          <ServerCard key={s.id} server={s} session={sessions.get(s.id)!} />
+        ))}
+      </main>
+      <footer className="foot">
+        Authorization server: <code>{issuer}</code> · tokens never leave the service worker
+      </footer>
+    </div>
+  );
+}

@@ -1,0 +1,204 @@
+import { useState } from 'react';
+import type { McpSession, ToolInfo } from '../core/mcp-session.ts';
+import type { TimelineEvent } from '../../sw/messages.ts';
+import { useMcpAuthClient, useMcpServer } from '../react/McpAuthProvider.tsx';
+import { runAction } from './actions.ts';
+import { useConsole } from './console-store.ts';
+import type { DemoServer } from './DemoApp.tsx';
+
+const STATUS_TEXT = {
+  unknown: 'Starting…',
+  'signed-out': 'Not connected',
+  authorized: 'Authorized',
+  'authorization-required': 'Needs authorization',
+  error: 'Error',
+} as const;
+
+export function ServerCard({ server, session }: { server: DemoServer; session: McpSession }) {
+  const client = useMcpAuthClient();
+  const view = useMcpServer(server.id);
+  const consoleState = useConsole(server.id);
+  const sessions = new Map([[server.id, session]]);
+  const run = (action: Parameters<typeof runAction>[2]) => void runAction(client, sessions, action);
+
+  return (
+    <section className="card" data-testid={`server-${server.id}`}>
+      <header className="card-head">
+        <div>
+          <h2>{server.name}</h2>
+          <code className="url">{server.url}</code>
+        </div>
+        <span className={`status ${view.status}`} data-testid={`status-${server.id}`}>
+          {STATUS_TEXT[view.status]}
+        </span>
+      </header>
+      <div className="card-body">
+        <div className="console">
+          <div className="row">
+            <button data-testid={`connect-${server.id}`} disabled={!!consoleState.busy} onClick={() => run({ serverId: server.id, kind: 'connect' })}>
+              {consoleState.tools ? 'Reconnect' : 'Connect'}
+            </button>
+            <button className="ghost" data-testid={`signout-${server.id}`} onClick={() => void view.signOut().then(() => session.close())}>
+              Sign out
+            </button>
+            {consoleState.busy && <span className="busy">Running {consoleState.busy}…</span>}
+          </div>
+          {consoleState.tools?.map((tool) => (
+            <ToolForm key={tool.name} serverId={server.id} tool={tool} disabled={!!consoleState.busy} onRun={(args) => run({ serverId: server.id, kind: 'call', tool: tool.name, args })} />
+          ))}
+          <ol className="output" data-testid={`output-${server.id}`}>
+            {consoleState.output.map((line, i) => (
+              <li key={i} className={line.kind}>
+                <span className="op">{line.operation}</span> {line.text}
+              </li>
+            ))}
+          </ol>
+        </div>
+        <aside className="scopes">
+          {view.server?.pending && (
+            <div className="prompt" data-testid={`prompt-${server.id}`}>
+              <p>
+                <strong>{view.server.pending.trigger.operation}</strong> needs <ScopeList scopes={view.server.pending.challenged} />.
+              </p>
+              <p className="small">
+                The authorization will ask for <ScopeList scopes={view.server.pending.requested} />.
+              </p>
+              <button data-testid={`authorize-${server.id}`} onClick={() => void view.authorize()}>
+                Authorize
+              </button>
+            </div>
+          )}
+          {view.server?.error && (
+            <div className="prompt error" data-testid={`error-${server.id}`} role="alert">
+              <strong>{view.server.error.code === 'scope_not_granted' ? 'Scope not granted' : 'Authorization error'}</strong>
+              <p>{view.server.error.message}</p>
+            </div>
+          )}
+          <h3>Granted scopes</h3>
+          <div className="chips" data-testid={`granted-${server.id}`}>
+            {view.granted.length === 0 && <span className="muted">none yet</span>}
+            {view.granted.map((s) => (
+              <span key={s} className="chip granted">
+                {s}
+              </span>
+            ))}
+            {view.requested
+              .filter((s) => !view.granted.includes(s))
+              .map((s) => (
+                <span key={s} className="chip requested" title="requested, not granted yet">
+                  {s}
+                </span>
+              ))}
+          </div>
+          <p className="count">
+            Authorizations: <strong data-testid={`auth-count-${server.id}`}>{view.authorizations}</strong>
+          </p>
+          <h3>Timeline</h3>
+          <ol className="timeline" data-testid={`timeline-${server.id}`}>
+            {view.timeline
+              .slice()
+              .reverse()
+              .map((event, i) => (
+                <TimelineItem key={`${event.at}-${i}`} event={event} />
+              ))}
+          </ol>
+        </aside>
+      </div>
+    </section>
+  );
+}
+
+function ScopeList({ scopes }: { scopes: string[] }) {
+  return (
+    <>
+      {scopes.map((s) => (
+        <code key={s} className="scope">
+          {s}
+        </code>
+      ))}
+    </>
+  );
+}
+
+function ToolForm({ serverId, tool, disabled, onRun }: { serverId: string; tool: ToolInfo; disabled: boolean; onRun: (args: Record<string, unknown>) => void }) {
+  const fields = Object.entries(tool.inputSchema.properties ?? {});
+  const [values, setValues] = useState<Record<string, string>>({});
+  return (
+    <form
+      className="tool"
+      data-testid={`tool-${serverId}-${tool.name}`}
+      onSubmit={(e) => {
+        e.preventDefault();
+        const args = Object.fromEntries(fields.map(([name, schema]) => [name, schema.type === 'number' ? Number(values[name] ?? 0) : (values[name] ?? '')]));
+        onRun(args);
+      }}
+    >
+      <div className="tool-text">
+        <strong>{tool.title ?? tool.name}</strong>
+        {tool.description && <span className="small">{tool.description}</span>}
+      </div>
+      {fields.map(([name, schema]) => (
+        <input
+          key={name}
+          aria-label={name}
+          placeholder={name}
+          data-testid={`input-${serverId}-${tool.name}-${name}`}
+          value={values[name] ?? ''}
+          onChange={(e) => setValues({ ...values, [name]: e.target.value })}
+          title={schema.description}
+        />
+      ))}
+      <button type="submit" disabled={disabled} data-testid={`run-${serverId}-${tool.name}`}>
+        Run
+      </button>
+    </form>
+  );
+}
+
+function TimelineItem({ event }: { event: TimelineEvent }) {
+  const time = new Date(event.at).toLocaleTimeString();
+  switch (event.kind) {
+    case 'challenge':
+      return (
+        <li className="challenge">
+          <time>{time}</time> {event.status} on <strong>{event.operation}</strong>: needs <ScopeList scopes={event.challenged} /> → will request <ScopeList scopes={event.requested} />
+        </li>
+      );
+    case 'redirect':
+      return (
+        <li className="redirect">
+          <time>{time}</time> Redirect to the authorization server for <ScopeList scopes={event.requested} />
+        </li>
+      );
+    case 'grant':
+      return (
+        <li className="grant">
+          <time>{time}</time> Granted <ScopeList scopes={event.granted} />
+        </li>
+      );
+    case 'retry':
+      return (
+        <li className={event.ok ? 'grant' : 'error'}>
+          <time>{time}</time> Retried <strong>{event.operation}</strong>: {event.ok ? 'succeeded' : `failed${event.detail ? ` (${event.detail})` : ''}`}
+        </li>
+      );
+    case 'refresh':
+      return (
+        <li className="redirect">
+          <time>{time}</time> Refreshed the access token (<ScopeList scopes={event.granted} />)
+        </li>
+      );
+    case 'error':
+      return (
+        <li className="error">
+          <time>{time}</time> {event.code}: {event.message}
+        </li>
+      );
+    case 'sign-out':
+      return (
+        <li>
+          <time>{time}</time> Signed out: scopes forgotten
+        </li>
+      );
+  }
+}

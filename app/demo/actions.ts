@@ -1,0 +1,52 @@
+// The demo's MCP actions as data, so an action interrupted by an authorization redirect can be
+// handed to the worker as `resume` and run again when the user comes back.
+import { AuthorizationRequiredError, McpAuthError, type McpAuthClient } from '../core/auth-client.ts';
+import type { McpSession } from '../core/mcp-session.ts';
+import { consoleStore } from './console-store.ts';
+
+export type DemoAction =
+  | { serverId: string; kind: 'connect' }
+  | { serverId: string; kind: 'call'; tool: string; args: Record<string, unknown> };
+
+export function describe(action: DemoAction): string {
+  return action.kind === 'connect' ? 'connect + tools/list' : `tools/call ${action.tool}`;
+}
+
+export function isDemoAction(value: unknown): value is DemoAction {
+  const v = value as Partial<DemoAction> | null;
+  return typeof v?.serverId === 'string' && (v.kind === 'connect' || v.kind === 'call');
+}
+
+export async function runAction(client: McpAuthClient, sessions: Map<string, McpSession>, action: DemoAction, retried = false): Promise<void> {
+  const session = sessions.get(action.serverId);
+  if (!session) return;
+  const operation = describe(action);
+  consoleStore.update(action.serverId, (s) => ({ ...s, busy: operation }));
+  try {
+    if (action.kind === 'connect') {
+      const tools = await client.guard(action.serverId, action, () => session.listTools());
+      consoleStore.update(action.serverId, (s) => ({ ...s, tools }));
+      consoleStore.log(action.serverId, { operation, kind: 'ok', text: `${tools.length} tools: ${tools.map((t) => t.name).join(', ')}` });
+    } else {
+      const outcome = await client.guard(action.serverId, action, () => session.callTool(action.tool, action.args));
+      consoleStore.log(action.serverId, { operation, kind: outcome.isError ? 'error' : 'ok', text: outcome.text || '(no output)' });
+      // A tool call needs a session: after a redirect the tool list is fetched again too.
+      if (!consoleStore.get()[action.serverId]?.tools) {
+        const tools = await session.listTools();
+        consoleStore.update(action.serverId, (s) => ({ ...s, tools }));
+      }
+    }
+    if (retried) await client.logRetry(action.serverId, operation, true);
+  } catch (error) {
+    if (error instanceof AuthorizationRequiredError) {
+      consoleStore.log(action.serverId, { operation, kind: 'auth', text: `Needs authorization for ${error.scopes.join(' ')}` });
+    } else if (error instanceof McpAuthError) {
+      consoleStore.log(action.serverId, { operation, kind: 'error', text: error.message });
+    } else {
+      consoleStore.log(action.serverId, { operation, kind: 'error', text: error instanceof Error ? error.message : String(error) });
+    }
+    if (retried) await client.logRetry(action.serverId, operation, false, error instanceof Error ? error.message : String(error)).catch(() => undefined);
+  } finally {
+    consoleStore.update(action.serverId, (s) => ({ ...s, busy: undefined }));
+  }
+}

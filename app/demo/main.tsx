@@ -1,0 +1,50 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { McpAuthClient } from '../core/auth-client.ts';
+import { McpSession } from '../core/mcp-session.ts';
+import { McpAuthProvider } from '../react/McpAuthProvider.tsx';
+import { isDemoAction, runAction } from './actions.ts';
+import { DemoApp, type DemoServer } from './DemoApp.tsx';
+import './demo.css';
+
+interface DemoConfig {
+  clientId: string;
+  issuer: string;
+  servers: DemoServer[];
+}
+
+async function main(): Promise<void> {
+  const root = createRoot(document.getElementById('root')!);
+  let config: DemoConfig;
+  try {
+    const response = await fetch('/demo-config.json');
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    config = (await response.json()) as DemoConfig;
+  } catch (error) {
+    root.render(<p className="fatal">Could not load /demo-config.json ({String(error)}). Start the demo with `npm run demo`.</p>);
+    return;
+  }
+  const sessions = new Map(config.servers.map((s) => [s.id, new McpSession(s.url)]));
+  const client: McpAuthClient = new McpAuthClient({
+    clientId: config.clientId,
+    servers: config.servers.map(({ id, name, url }) => ({ id, name, url })),
+    onResume: (resume) => {
+      if (isDemoAction(resume)) void runAction(client, sessions, resume, true);
+    },
+  });
+  root.render(
+    <StrictMode>
+      <McpAuthProvider client={client}>
+        <DemoApp servers={config.servers} sessions={sessions} issuer={config.issuer} />
+      </McpAuthProvider>
+    </StrictMode>,
+  );
+  await client.start().catch(() => undefined);
+  // Servers that already hold a grant reconnect on load: a reload needs no new authorization.
+  const resumed = client.getSnapshot().lastResult?.serverId;
+  for (const server of Object.values(client.getSnapshot().servers)) {
+    if (server.authorized && server.id !== resumed) void runAction(client, sessions, { serverId: server.id, kind: 'connect' });
+  }
+}
+
+void main();

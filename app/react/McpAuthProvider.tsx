@@ -1,0 +1,55 @@
+// The React adapter: context plus hooks over the framework-free client. No protocol work here.
+import { createContext, useContext, useSyncExternalStore, type ReactNode } from 'react';
+import type { McpAuthClient, McpAuthSnapshot, ServerState } from '../core/auth-client.ts';
+
+const Context = createContext<McpAuthClient | null>(null);
+
+export function McpAuthProvider({ client, children }: { client: McpAuthClient; children: ReactNode }) {
+  return <Context.Provider value={client}>{children}</Context.Provider>;
+}
+
+export function useMcpAuthClient(): McpAuthClient {
+  const client = useContext(Context);
+  if (!client) throw new Error('useMcpAuth must be used inside <McpAuthProvider>.');
+  return client;
+}
+
+export function useMcpAuth(): McpAuthSnapshot {
+  const client = useMcpAuthClient();
+  return useSyncExternalStore(client.subscribe, client.getSnapshot);
+}
+
+export type ServerStatus = 'unknown' | 'signed-out' | 'authorized' | 'authorization-required' | 'error';
+
+export interface McpServerView {
+  status: ServerStatus;
+  server: ServerState | undefined;
+  granted: string[];
+  requested: string[];
+  timeline: ServerState['timeline'];
+  authorizations: number;
+  authorize: () => Promise<void>;
+  signOut: () => Promise<void>;
+}
+
+export function useMcpServer(serverId: string): McpServerView {
+  const client = useMcpAuthClient();
+  const server = useMcpAuth().servers[serverId];
+  let status: ServerStatus = 'unknown';
+  if (server) {
+    if (server.error) status = 'error';
+    else if (server.pending) status = 'authorization-required';
+    else if (server.authorized) status = 'authorized';
+    else status = 'signed-out';
+  }
+  return {
+    status,
+    server,
+    granted: server?.granted ?? [],
+    requested: server?.requested ?? [],
+    timeline: server?.timeline ?? [],
+    authorizations: server?.authorizations ?? 0,
+    authorize: () => client.authorize(serverId),
+    signOut: () => client.signOut(serverId),
+  };
+}

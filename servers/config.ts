@@ -1,0 +1,124 @@
+/**
+ * Shared configuration for the demo: ports, URLs, the pre-registered OAuth
+ * client and the scope catalogue of the two MCP servers.
+ *
+ * Port layout (base defaults to 4170, override with MCP_SW_AUTH_BASE_PORT):
+ *   base     the app (vite preview)            http://localhost:<base>
+ *   base + 1 the authorization server (oidc)   http://localhost:<base+1>
+ *   base + 2 the Notes MCP server              http://localhost:<base+2>/mcp
+ *   base + 3 the Calendar MCP server           http://localhost:<base+3>/mcp
+ */
+
+export interface ScopeInfo {
+  /** The OAuth scope string, e.g. `notes:write`. */
+  scope: string;
+  /** One short sentence a person understands, shown on the consent page. */
+  description: string;
+  /** What the scope unlocks on the MCP server (methods and tool names). */
+  unlocks: readonly string[];
+}
+
+export interface ServerScopes {
+  /** Stable id of the server, also used by the app (`notes`, `calendar`). */
+  id: 'notes' | 'calendar';
+  /** Human-readable name. */
+  name: string;
+  /** The scope needed to connect at all (initialize, tools/list). */
+  connectScope: string;
+  /** Every scope of this server, connect scope first. */
+  scopes: readonly ScopeInfo[];
+}
+
+export const NOTES_SCOPES: ServerScopes = {
+  id: 'notes',
+  name: 'Notes',
+  connectScope: 'notes:read',
+  scopes: [
+    { scope: 'notes:read', description: 'See your notes', unlocks: ['initialize', 'tools/list', 'list-notes'] },
+    { scope: 'notes:write', description: 'Add new notes', unlocks: ['add-note'] },
+    { scope: 'notes:delete', description: 'Delete notes', unlocks: ['delete-note'] },
+    { scope: 'notes:export', description: 'Export all your notes as Markdown', unlocks: ['export-notes'] },
+  ],
+};
+
+export const CALENDAR_SCOPES: ServerScopes = {
+  id: 'calendar',
+  name: 'Calendar',
+  connectScope: 'calendar:read',
+  scopes: [
+    { scope: 'calendar:read', description: 'See your calendar events', unlocks: ['initialize', 'tools/list', 'list-events'] },
+    { scope: 'calendar:write', description: 'Create calendar events', unlocks: ['create-event'] },
+  ],
+};
+
+/** The scope catalogue, keyed by server id. */
+export const SCOPE_CATALOGUE = { notes: NOTES_SCOPES, calendar: CALENDAR_SCOPES } as const;
+
+/** Looks up a scope's description in the catalogue (undefined for unknown scopes). */
+export function describeScope(scope: string): string | undefined {
+  for (const server of Object.values(SCOPE_CATALOGUE)) {
+    const found = server.scopes.find((s) => s.scope === scope);
+    if (found) return found.description;
+  }
+  return undefined;
+}
+
+export interface DemoConfig {
+  basePort: number;
+  appPort: number;
+  asPort: number;
+  notesPort: number;
+  calendarPort: number;
+  ports: { app: number; as: number; notes: number; calendar: number };
+  /** Origin of the app (and of its service worker). */
+  appOrigin: string;
+  /** Issuer identifier of the authorization server (no trailing slash). */
+  issuer: string;
+  /** Resource URL of the Notes MCP server (also its RFC 8707 resource indicator). */
+  notesUrl: string;
+  /** Resource URL of the Calendar MCP server. */
+  calendarUrl: string;
+  /** The pre-registered public client. */
+  clientId: string;
+  redirectUri: string;
+  /** Access-token lifetime in seconds. */
+  accessTokenTtl: number;
+}
+
+export function demoConfig(basePort = Number(process.env.MCP_SW_AUTH_BASE_PORT ?? 4170)): DemoConfig {
+  if (!Number.isInteger(basePort) || basePort <= 0 || basePort > 65532) {
+    throw new Error(`Invalid base port: ${basePort}`);
+  }
+  const appPort = basePort;
+  const asPort = basePort + 1;
+  const notesPort = basePort + 2;
+  const calendarPort = basePort + 3;
+  const appOrigin = `http://localhost:${appPort}`;
+  const accessTokenTtl = Number(process.env.MCP_SW_AUTH_ACCESS_TOKEN_TTL ?? 600);
+  if (!Number.isInteger(accessTokenTtl) || accessTokenTtl <= 0) {
+    throw new Error(`Invalid MCP_SW_AUTH_ACCESS_TOKEN_TTL: ${process.env.MCP_SW_AUTH_ACCESS_TOKEN_TTL}`);
+  }
+  return {
+    basePort,
+    appPort,
+    asPort,
+    notesPort,
+    calendarPort,
+    ports: { app: appPort, as: asPort, notes: notesPort, calendar: calendarPort },
+    appOrigin,
+    issuer: `http://localhost:${asPort}`,
+    notesUrl: `http://localhost:${notesPort}/mcp`,
+    calendarUrl: `http://localhost:${calendarPort}/mcp`,
+    clientId: 'mcp-sw-auth-demo',
+    redirectUri: `${appOrigin}/oauth/callback`,
+    accessTokenTtl,
+  };
+}
+
+/** The resource servers (MCP servers) the authorization server knows, keyed by resource URL. */
+export function resourceServers(cfg: DemoConfig): Map<string, ServerScopes> {
+  return new Map([
+    [cfg.notesUrl, NOTES_SCOPES],
+    [cfg.calendarUrl, CALENDAR_SCOPES],
+  ]);
+}

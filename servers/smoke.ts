@@ -1,0 +1,411 @@
+/**
+ * End-to-end smoke test of the servers, from Node with plain fetch (no browser, no OAuth library):
+ * starts the authorization server and both MCP servers on a test base port and drives real
+ * authorization-code + PKCE flows through the login and consent pages with a manual cookie jar.
+ *
+ *   node servers/smoke.ts            (base port 4370, or MCP_SW_AUTH_SMOKE_BASE_PORT)
+ */
+import { createHash, randomBytes } from 'node:crypto';
+
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+
+import { startAuthorizationServer } from './authorization-server.ts';
+import { startCalendarServer } from './calendar.ts';
+import { demoConfig } from './config.ts';
+import { startNotesServer } from './notes.ts';
+
+const cfg = demoConfig(Number(process.env.MCP_SW_AUTH_SMOKE_BASE_PORT ?? 4370));
+
+let failures = 0;
+function check(name: string, ok: boolean, detail?: unknown): void {
+  if (ok) {
+    console.log(`  ✓ ${name}`);
+  } else {
+    failures++;
+    console.log(`  ✗ ${name}${detail === undefined ? '' : `\n      ${typeof detail === 'string' ? detail : JSON.stringify(detail)}`}`);
+  }
+}
+function section(title: string): void {
+  console.log(`\n${title}`);
+}
+
+/** Parses `Bearer a="b", c="d"` into { a: 'b', c: 'd' }. */
+function parseChallenge(header: string | null): Record<string, string> | undefined {
+  if (!header || !/^Bearer\b/i.test(header)) return undefined;
+  const out: Record<string, string> = {};
+  for (const m of header.slice(6).matchAll(/([a-z_]+)="((?:[^"\\]|\\.)*)"/gi)) out[m[1] as string] = (m[2] as string).replace(/\\(.)/g, '$1');
+  return out;
+}
+
+// --- a tiny cookie jar (name + path; enough for oidc-provider's cookies) -----------------------
+interface Cookie { name: string; value: string; path: string }
+const jar = new Map<string, Cookie>();
+function storeCookies(response: Response, requestUrl: URL): void {
+  for (const line of response.headers.getSetCookie()) {
+    const [pair = '', ...attrs] = line.split(';').map((s) => s.trim());
+    const eq = pair.indexOf('=');
+    const name = pair.slice(0, eq);
+    const value = pair.slice(eq + 1);
+    let path = requestUrl.pathname.replace(/\/[^/]*$/, '') || '/';
+    let expired = false;
+    for (const attr of attrs) {
+      const [k = '', v = ''] = attr.split('=');
+      if (k.toLowerCase() === 'path') path = v;
+      if (k.toLowerCase() === 'expires' && Date.parse(v) < Date.now()) expired = true;
+      if (k.toLowerCase() === 'max-age' && Number(v) <= 0) expired = true;
+    }
+    const key = `${name};${path}`;
+    if (expired || value === '') jar.delete(key);
+    else jar.set(key, { name, value, path });
+  }
+}
+function cookieHeader(url: URL): string {
+  return [...jar.values()]
+    .filter((c) => url.pathname === c.path || url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`))
+    .sort((a, b) => b.path.length - a.path.length)
+    .map((c) => `${c.name}=${c.value}`)
+    .join('; ');
+}
+async function browse(url: string | URL, init: RequestInit = {}): Promise<Response> {
+  const target = new URL(url);
+  const headers = new Headers(init.headers);
+  const cookies = cookieHeader(target);
+  if (cookies) headers.set('cookie', cookies);
+  const response = await fetch(target, { ...init, headers, redirect: 'manual' });
+  storeCookies(response, target);
+  return response;
+}
+
+// --- the OAuth flow ---------------------------------------------------------------------------
+interface AsMetadata {
+  issuer: string;
+  authorization_endpoint: string;
+  token_endpoint: string;
+  jwks_uri: string;
+  code_challenge_methods_supported?: string[];
+  authorization_response_iss_parameter_supported?: boolean;
+  [key: string]: unknown;
+}
+
+interface AuthorizeResult {
+  /** Query parameters the AS sent back to the redirect URI. */
+  callback: URLSearchParams;
+  codeVerifier: string;
+  state: string;
+  /** Which interaction pages were shown, in order. */
+  pages: ('login' | 'consent')[];
+  /** HTML of the consent page, when one was shown. */
+  consentHtml?: string;
+}
+
+async function authorize(
+  as: AsMetadata,
+  scope: string,
+  resource: string,
+  { decision = 'allow', username = 'alice', pkce = true }: { decision?: 'allow' | 'deny'; username?: string; pkce?: boolean } = {},
+): Promise<AuthorizeResult> {
+  const codeVerifier = randomBytes(32).toString('base64url');
+  const state = randomBytes(12).toString('base64url');
+  const url = new URL(as.authorization_endpoint);
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: cfg.clientId,
+    redirect_uri: cfg.redirectUri,
+    scope,
+    resource,
+    state,
+    ...(pkce && {
+      code_challenge: createHash('sha256').update(codeVerifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }),
+  }).toString();
+
+  const pages: AuthorizeResult['pages'] = [];
+  let consentHtml: string | undefined;
+  let response = await browse(url);
+  for (let hop = 0; hop < 20; hop++) {
+    const location = response.headers.get('location');
+    if (response.status >= 300 && response.status < 400 && location) {
+      const next = new URL(location, response.url || url);
+      if (next.href.startsWith(cfg.redirectUri)) {
+        return { callback: next.searchParams, codeVerifier, state, pages, ...(consentHtml && { consentHtml }) };
+      }
+      response = await browse(next);
+      continue;
+    }
+    const html = await response.text();
+    const current = new URL(response.url);
+    if (response.status !== 200) throw new Error(`unexpected ${response.status} at ${current}: ${html.slice(0, 300)}`);
+    if (/<input[^>]*name="login"/.test(html)) {
+      pages.push('login');
+      const action = /<form method="post" action="([^"]+\/login)"/.exec(html)?.[1];
+      if (!action || !/<button[^>]*>Sign in<\/button>/.test(html)) throw new Error('login page without form or "Sign in" button');
+      response = await browse(new URL(action, current), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ login: username }),
+      });
+      continue;
+    }
+    if (/<li class="scope"/.test(html)) {
+      pages.push('consent');
+      consentHtml = html;
+      const action = /<form method="post" action="([^"]+\/(?:confirm|abort))"><button[^>]*>(?:Allow|Deny)<\/button>/g;
+      const forms = [...html.matchAll(action)].map((m) => m[1] as string);
+      const target = forms.find((f) => f.endsWith(decision === 'allow' ? '/confirm' : '/abort'));
+      if (!target) throw new Error('consent page without Allow/Deny forms');
+      response = await browse(new URL(target, current), { method: 'POST' });
+      continue;
+    }
+    throw new Error(`unexpected page at ${current}: ${html.slice(0, 300)}`);
+  }
+  throw new Error('too many redirects');
+}
+
+interface TokenResponse {
+  access_token?: string;
+  refresh_token?: string;
+  token_type?: string;
+  expires_in?: number;
+  scope?: string;
+  error?: string;
+  error_description?: string;
+}
+
+async function tokenRequest(as: AsMetadata, params: Record<string, string>, origin: string | undefined = cfg.appOrigin) {
+  const response = await fetch(as.token_endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(origin && { origin }) },
+    body: new URLSearchParams({ client_id: cfg.clientId, ...params }),
+  });
+  return { response, body: (await response.json()) as TokenResponse };
+}
+
+async function exchange(as: AsMetadata, result: AuthorizeResult, resource: string) {
+  const code = result.callback.get('code');
+  if (!code) throw new Error(`no code in callback: ${result.callback}`);
+  return tokenRequest(as, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: cfg.redirectUri,
+    code_verifier: result.codeVerifier,
+    resource,
+  });
+}
+
+/** Scopes listed on a consent page: scope -> 'new' | 'granted'. */
+function consentScopes(html: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of (html ?? '').matchAll(/<li class="scope" data-state="(new|granted)"[^>]*>([^<]+)<\/li>/g)) out[m[2] as string] = m[1] as string;
+  return out;
+}
+
+// --- MCP helpers ------------------------------------------------------------------------------
+async function mcpClient(url: string, token: string): Promise<Client> {
+  const client = new Client({ name: 'smoke', version: '1.0.0' });
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    fetch: (input, init) => {
+      const headers = new Headers(init?.headers);
+      headers.set('authorization', `Bearer ${token}`);
+      return fetch(input, { ...init, headers });
+    },
+  });
+  await client.connect(transport);
+  return client;
+}
+
+/** A raw 2025-era JSON-RPC POST (what a stateless legacy client sends). */
+async function rpc(url: string, method: string, params: unknown, token?: string, extraHeaders: Record<string, string> = {}) {
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...(token && { authorization: `Bearer ${token}` }),
+      ...extraHeaders,
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+}
+const initializeParams = { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'smoke', version: '1.0.0' } };
+
+function textOf(result: unknown): string {
+  const content = (result as { content?: { type: string; text?: string }[] }).content ?? [];
+  return content.map((c) => c.text ?? '').join('\n');
+}
+
+// --- the test ---------------------------------------------------------------------------------
+const as = await startAuthorizationServer(cfg);
+const notes = await startNotesServer(cfg);
+const calendar = await startCalendarServer(cfg);
+console.log(`AS ${as.url}  notes ${notes.url}  calendar ${calendar.url}`);
+
+try {
+  section('1. discovery from a 401');
+  const unauth = await rpc(cfg.notesUrl, 'initialize', initializeParams);
+  const unauthChallenge = parseChallenge(unauth.headers.get('www-authenticate'));
+  check('initialize without a token → 401', unauth.status === 401, unauth.status);
+  check('challenge has resource_metadata', unauthChallenge?.resource_metadata === `http://localhost:${cfg.notesPort}/.well-known/oauth-protected-resource/mcp`, unauthChallenge);
+  check('challenge scope = connect scope (notes:read)', unauthChallenge?.scope === 'notes:read', unauthChallenge);
+  check('no error= without a token (RFC 6750 §3.1)', unauthChallenge !== undefined && !('error' in unauthChallenge), unauthChallenge);
+
+  const prm = (await (await fetch(unauthChallenge?.resource_metadata ?? '')).json()) as Record<string, unknown>;
+  check('PRM resource = notes URL', prm.resource === cfg.notesUrl, prm);
+  check('PRM authorization_servers = [issuer]', JSON.stringify(prm.authorization_servers) === JSON.stringify([cfg.issuer]), prm);
+  check('PRM scopes_supported', JSON.stringify(prm.scopes_supported) === JSON.stringify(['notes:read', 'notes:write', 'notes:delete', 'notes:export']), prm);
+  check('PRM bearer_methods_supported = [header]', JSON.stringify(prm.bearer_methods_supported) === '["header"]', prm);
+  const prmRootResponse = await fetch(`http://localhost:${cfg.notesPort}/.well-known/oauth-protected-resource`, { headers: { origin: cfg.appOrigin } });
+  const prmRoot = (await prmRootResponse.json()) as Record<string, unknown>;
+  check('PRM root form served too', prmRoot.resource === cfg.notesUrl);
+  check('PRM is public (ACAO *)', prmRootResponse.headers.get('access-control-allow-origin') === '*');
+
+  const asMeta = (await (await fetch(`${cfg.issuer}/.well-known/openid-configuration`)).json()) as AsMetadata;
+  const asMeta8414 = (await (await fetch(`${cfg.issuer}/.well-known/oauth-authorization-server`)).json()) as AsMetadata;
+  check('AS issuer', asMeta.issuer === cfg.issuer, asMeta.issuer);
+  check('RFC 8414 metadata served too', asMeta8414.issuer === cfg.issuer);
+  check('code_challenge_methods_supported includes S256', asMeta.code_challenge_methods_supported?.includes('S256') === true, asMeta.code_challenge_methods_supported);
+  check('authorization_response_iss_parameter_supported', asMeta.authorization_response_iss_parameter_supported === true);
+
+  const preflight = await fetch(cfg.notesUrl, {
+    method: 'OPTIONS',
+    headers: { origin: cfg.appOrigin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type, mcp-protocol-version' },
+  });
+  check('MCP preflight from the app origin', preflight.status === 204 && preflight.headers.get('access-control-allow-origin') === cfg.appOrigin && /Mcp-Protocol-Version/.test(preflight.headers.get('access-control-allow-headers') ?? ''));
+  const corsUnauth = await rpc(cfg.notesUrl, 'initialize', initializeParams, undefined, { origin: cfg.appOrigin });
+  check('401 readable cross-origin (ACAO + exposes WWW-Authenticate)', corsUnauth.headers.get('access-control-allow-origin') === cfg.appOrigin && /WWW-Authenticate/.test(corsUnauth.headers.get('access-control-expose-headers') ?? ''));
+  const tokenPreflight = await fetch(asMeta.token_endpoint, { method: 'OPTIONS', headers: { origin: cfg.appOrigin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+  check('token endpoint preflight', tokenPreflight.status === 204 && tokenPreflight.headers.get('access-control-allow-origin') === cfg.appOrigin, tokenPreflight.status);
+
+  section('2. authorization code + PKCE for notes:read');
+  const first = await authorize(asMeta, 'notes:read', cfg.notesUrl);
+  check('login page then consent page', JSON.stringify(first.pages) === '["login","consent"]', first.pages);
+  check('consent lists notes:read as new', JSON.stringify(consentScopes(first.consentHtml)) === '{"notes:read":"new"}', consentScopes(first.consentHtml));
+  check('callback has code', first.callback.has('code'));
+  check('callback iss = issuer (RFC 9207)', first.callback.get('iss') === cfg.issuer, first.callback.get('iss'));
+  check('callback state round-trips', first.callback.get('state') === first.state);
+  const t1 = await exchange(asMeta, first, cfg.notesUrl);
+  check('token response 200', t1.response.status === 200, t1.body);
+  check('token endpoint CORS for the app origin', t1.response.headers.get('access-control-allow-origin') === cfg.appOrigin);
+  check('token response scope = notes:read', t1.body.scope === 'notes:read', t1.body.scope);
+  check('refresh token returned', typeof t1.body.refresh_token === 'string');
+  check('expires_in = configured TTL', t1.body.expires_in === cfg.accessTokenTtl, t1.body.expires_in);
+  const at1 = decodeJwt(t1.body.access_token ?? '');
+  check('access token aud = notes URL', at1.aud === cfg.notesUrl, at1.aud);
+  check('access token scope = notes:read', at1.scope === 'notes:read', at1.scope);
+  check('access token iss = issuer', at1.iss === cfg.issuer);
+  check('access token typ at+jwt, ES256', decodeProtectedHeader(t1.body.access_token ?? '').typ === 'at+jwt' && decodeProtectedHeader(t1.body.access_token ?? '').alg === 'ES256');
+
+  const r1 = await tokenRequest(asMeta, { grant_type: 'refresh_token', refresh_token: t1.body.refresh_token ?? '', resource: cfg.notesUrl });
+  check('refresh → 200', r1.response.status === 200, r1.body);
+  check('refresh token rotated', typeof r1.body.refresh_token === 'string' && r1.body.refresh_token !== t1.body.refresh_token);
+  check('refreshed token aud/scope', decodeJwt(r1.body.access_token ?? '').aud === cfg.notesUrl && r1.body.scope === 'notes:read', r1.body.scope);
+  const evil = await tokenRequest(asMeta, { grant_type: 'refresh_token', refresh_token: r1.body.refresh_token ?? '' }, 'http://evil.localhost:1');
+  check('token endpoint refuses a foreign origin', evil.response.status === 400 && !evil.response.headers.get('access-control-allow-origin'), { status: evil.response.status, body: evil.body });
+
+  section('3. using the notes:read token');
+  const readToken = r1.body.access_token ?? '';
+  const client = await mcpClient(cfg.notesUrl, readToken);
+  check('initialize via SDK Client', client.getServerVersion()?.name === 'notes', client.getServerVersion());
+  const toolList = await client.listTools();
+  check('tools/list', JSON.stringify(toolList.tools.map((t) => t.name)) === '["list-notes","add-note","delete-note","export-notes"]', toolList.tools.map((t) => t.name));
+  const listed = await client.callTool({ name: 'list-notes', arguments: {} });
+  check('list-notes works', textOf(listed).includes('#1'), textOf(listed));
+  let sdkError: unknown;
+  try {
+    await client.callTool({ name: 'add-note', arguments: { text: 'should fail' } });
+  } catch (error) {
+    sdkError = error;
+  }
+  check('add-note through the SDK client fails', sdkError !== undefined, String(sdkError));
+  console.log(`      (SDK client error: ${String(sdkError).slice(0, 160)})`);
+  await client.close();
+
+  const addRaw = await rpc(cfg.notesUrl, 'tools/call', { name: 'add-note', arguments: { text: 'x' } }, readToken);
+  const addChallenge = parseChallenge(addRaw.headers.get('www-authenticate'));
+  check('add-note (raw) → HTTP 403', addRaw.status === 403, addRaw.status);
+  check('challenge error=insufficient_scope', addChallenge?.error === 'insufficient_scope', addChallenge);
+  check('challenge scope="notes:write" only', addChallenge?.scope === 'notes:write', addChallenge?.scope);
+  check('challenge resource_metadata', addChallenge?.resource_metadata === notes.resourceMetadataUrl, addChallenge?.resource_metadata);
+  console.log(`      (WWW-Authenticate: ${addRaw.headers.get('www-authenticate')})`);
+  const exportRaw = await rpc(cfg.notesUrl, 'tools/call', { name: 'export-notes', arguments: {} }, readToken);
+  check('export-notes → 403 scope="notes:export" only', exportRaw.status === 403 && parseChallenge(exportRaw.headers.get('www-authenticate'))?.scope === 'notes:export');
+
+  const toCalendar = await rpc(cfg.calendarUrl, 'initialize', initializeParams, readToken);
+  const calendarChallenge = parseChallenge(toCalendar.headers.get('www-authenticate'));
+  check('notes token at calendar → 401 invalid_token', toCalendar.status === 401 && calendarChallenge?.error === 'invalid_token', { status: toCalendar.status, calendarChallenge });
+  check('calendar challenge scope = calendar:read', calendarChallenge?.scope === 'calendar:read');
+  const garbage = await rpc(cfg.notesUrl, 'initialize', initializeParams, 'not-a-jwt');
+  check('garbage token → 401 invalid_token', garbage.status === 401 && parseChallenge(garbage.headers.get('www-authenticate'))?.error === 'invalid_token');
+
+  section('4. step-up to notes:read notes:write');
+  const second = await authorize(asMeta, 'notes:read notes:write', cfg.notesUrl);
+  check('no login page (session), one consent page', JSON.stringify(second.pages) === '["consent"]', second.pages);
+  check('consent: notes:read already granted, notes:write new', JSON.stringify(consentScopes(second.consentHtml)) === '{"notes:read":"granted","notes:write":"new"}', consentScopes(second.consentHtml));
+  check('callback iss', second.callback.get('iss') === cfg.issuer);
+  const t2 = await exchange(asMeta, second, cfg.notesUrl);
+  check('token scope = notes:read notes:write', t2.body.scope === 'notes:read notes:write', t2.body.scope);
+  const writer = await mcpClient(cfg.notesUrl, t2.body.access_token ?? '');
+  const added = await writer.callTool({ name: 'add-note', arguments: { text: 'Written by the smoke test' } });
+  check('add-note works with the new token', /Added note #3/.test(textOf(added)), textOf(added));
+  const after = await writer.callTool({ name: 'list-notes', arguments: {} });
+  check('the new note is listed', textOf(after).includes('Written by the smoke test'));
+  await writer.close();
+
+  const third = await authorize(asMeta, 'notes:read notes:write', cfg.notesUrl);
+  check('nothing new requested → no consent page', third.pages.length === 0 && third.callback.has('code'), third.pages);
+
+  const denied = await authorize(asMeta, 'notes:read notes:write notes:delete', cfg.notesUrl, { decision: 'deny' });
+  check('consent for notes:delete shown, Deny → error=access_denied with iss', denied.pages.join() === 'consent' && denied.callback.get('error') === 'access_denied' && denied.callback.get('iss') === cfg.issuer, Object.fromEntries(denied.callback));
+  check('consent: only notes:delete new', JSON.stringify(consentScopes(denied.consentHtml)) === '{"notes:read":"granted","notes:write":"granted","notes:delete":"new"}', consentScopes(denied.consentHtml));
+
+  const writeOnly = await authorize(asMeta, 'notes:write', cfg.notesUrl);
+  const t3 = await exchange(asMeta, writeOnly, cfg.notesUrl);
+  const noConnect = await rpc(cfg.notesUrl, 'initialize', initializeParams, t3.body.access_token);
+  const noConnectChallenge = parseChallenge(noConnect.headers.get('www-authenticate'));
+  check('token without notes:read → 403 insufficient_scope scope="notes:read"', noConnect.status === 403 && noConnectChallenge?.error === 'insufficient_scope' && noConnectChallenge.scope === 'notes:read', { status: noConnect.status, noConnectChallenge });
+
+  const calendarAuth = await authorize(asMeta, 'calendar:read calendar:write', cfg.calendarUrl);
+  check('calendar: consent lists both calendar scopes as new', JSON.stringify(consentScopes(calendarAuth.consentHtml)) === '{"calendar:read":"new","calendar:write":"new"}', consentScopes(calendarAuth.consentHtml));
+  const t4 = await exchange(asMeta, calendarAuth, cfg.calendarUrl);
+  check('calendar token aud', decodeJwt(t4.body.access_token ?? '').aud === cfg.calendarUrl);
+  const cal = await mcpClient(cfg.calendarUrl, t4.body.access_token ?? '');
+  const created = await cal.callTool({ name: 'create-event', arguments: { title: 'Smoke test', when: '2030-01-01T09:00' } });
+  check('create-event works', /Created event #2/.test(textOf(created)), textOf(created));
+  await cal.close();
+  const mixed = await tokenRequest(asMeta, { grant_type: 'refresh_token', refresh_token: t4.body.refresh_token ?? '', resource: cfg.notesUrl });
+  check('calendar refresh token cannot mint a notes token', mixed.response.status === 400 && mixed.body.error === 'invalid_target', mixed.body);
+
+  const unknown = await authorize(asMeta, 'notes:read', 'http://localhost:1/mcp');
+  check('unknown resource → error=invalid_target', unknown.callback.get('error') === 'invalid_target', Object.fromEntries(unknown.callback));
+  const noPkce = await authorize(asMeta, 'notes:read', cfg.notesUrl, { pkce: false });
+  check('no PKCE → error=invalid_request', noPkce.callback.get('error') === 'invalid_request', Object.fromEntries(noPkce.callback));
+
+  section('5. logs');
+  const asLog = (await (await fetch(`${cfg.issuer}/__log`)).json()) as { authorizations: { scope?: string; resource?: string; outcome?: string }[]; tokens: { grantType?: string; scope?: string }[] };
+  const scopes = asLog.authorizations.map((a) => a.scope);
+  check('AS log has the two notes authorizations with their scopes', scopes[0] === 'notes:read' && scopes[1] === 'notes:read notes:write', scopes);
+  check('AS log outcomes', JSON.stringify(asLog.authorizations.map((a) => a.outcome)) === '["code","code","code","error","code","code","error","error"]', asLog.authorizations.map((a) => a.outcome));
+  check('AS log has token requests', asLog.tokens.some((t) => t.grantType === 'refresh_token') && asLog.tokens.some((t) => t.grantType === 'authorization_code'), asLog.tokens);
+  const logText = JSON.stringify(asLog);
+  const secrets = [first.callback.get('code'), first.codeVerifier, t1.body.access_token, t1.body.refresh_token, r1.body.refresh_token].filter((s): s is string => !!s);
+  check('AS log contains no code, verifier or token', secrets.every((s) => !logText.includes(s)));
+  const notesLog = (await (await fetch(`http://localhost:${cfg.notesPort}/__log`)).json()) as { requests: { rpcMethod?: string; tool?: string; status: number; tokenAudience?: string }[] };
+  check('notes log records the 403 add-note', notesLog.requests.some((r) => r.tool === 'add-note' && r.status === 403));
+  check('no calendar token ever reached notes', notesLog.requests.every((r) => r.tokenAudience === undefined || r.tokenAudience === cfg.notesUrl));
+  const calendarLog = (await (await fetch(`http://localhost:${cfg.calendarPort}/__log`)).json()) as { requests: { tokenAudience?: string; status: number }[] };
+  check('calendar log shows the misdirected notes token (401)', calendarLog.requests.some((r) => r.tokenAudience === cfg.notesUrl && r.status === 401));
+  if (process.env.SMOKE_DUMP) console.log(JSON.stringify(notesLog.requests.slice(0, 12), null, 1));
+  await fetch(`${cfg.issuer}/__log/reset`, { method: 'POST' });
+  const resetLog = (await (await fetch(`${cfg.issuer}/__log`)).json()) as { authorizations: unknown[] };
+  check('POST /__log/reset empties it', resetLog.authorizations.length === 0);
+
+  section('6. refresh token reuse');
+  const reuse = await tokenRequest(asMeta, { grant_type: 'refresh_token', refresh_token: t1.body.refresh_token ?? '' });
+  check('a rotated-out refresh token is refused (invalid_grant)', reuse.response.status === 400 && reuse.body.error === 'invalid_grant', reuse.body);
+} finally {
+  await Promise.all([as.close(), notes.close(), calendar.close()]);
+}
+
+console.log(failures === 0 ? '\nsmoke: all checks passed' : `\nsmoke: ${failures} check(s) FAILED`);
+process.exitCode = failures === 0 ? 0 : 1;

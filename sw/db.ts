@@ -1,0 +1,80 @@
+// The worker's IndexedDB: the schema is declared once here. It holds the scope ledger, discovered
+// metadata, the worker's configuration, pending authorization flows (single use) and the outcome
+// of the last flow. It never holds an access or refresh token.
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { AuthorizationServer, ResourceServer } from 'oauth4webapi';
+import type { FlowResult, ServerRegistration, WorkerConfig } from './messages.ts';
+import type { LedgerRecord } from './ledger.ts';
+
+export interface PendingFlow {
+  state: string;
+  serverId: string;
+  codeVerifier: string;
+  requested: string[];
+  issuer: string;
+  redirectUri: string;
+  clientId: string;
+  returnTo: string;
+  resume?: unknown;
+  createdAt: number;
+}
+
+export interface DiscoveredMetadata {
+  serverUrl: string;
+  resource: ResourceServer;
+  authorizationServer: AuthorizationServer;
+  fetchedAt: number;
+}
+
+export type ServerRecord = ServerRegistration & LedgerRecord;
+
+interface Schema extends DBSchema {
+  servers: { key: string; value: ServerRecord };
+  flows: { key: string; value: PendingFlow };
+  metadata: { key: string; value: DiscoveredMetadata };
+  config: { key: 'config'; value: WorkerConfig };
+  results: { key: 'latest'; value: FlowResult };
+}
+
+export type Db = IDBPDatabase<Schema>;
+
+let opening: Promise<Db> | undefined;
+
+export function db(): Promise<Db> {
+  opening ??= openDB<Schema>('mcp-sw-auth', 1, {
+    upgrade(database) {
+      database.createObjectStore('servers', { keyPath: 'id' });
+      database.createObjectStore('flows', { keyPath: 'state' });
+      database.createObjectStore('metadata', { keyPath: 'serverUrl' });
+      database.createObjectStore('config');
+      database.createObjectStore('results');
+    },
+  });
+  return opening;
+}
+
+/** Reads, changes and writes one server's record in a single readwrite transaction, so concurrent changes serialize. */
+export async function updateServer(
+  id: string,
+  change: (record: ServerRecord) => ServerRecord,
+): Promise<{ record: ServerRecord; changed: boolean } | undefined> {
+  const tx = (await db()).transaction('servers', 'readwrite');
+  const current = await tx.store.get(id);
+  if (!current) {
+    await tx.done;
+    return undefined;
+  }
+  const next = change(current);
+  if (next !== current) await tx.store.put(next);
+  await tx.done;
+  return { record: next, changed: next !== current };
+}
+
+/** A flow is single use: it is deleted in the same transaction that reads it. */
+export async function takeFlow(state: string): Promise<PendingFlow | undefined> {
+  const tx = (await db()).transaction('flows', 'readwrite');
+  const flow = await tx.store.get(state);
+  if (flow) await tx.store.delete(state);
+  await tx.done;
+  return flow;
+}

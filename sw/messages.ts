@@ -1,0 +1,104 @@
+// The one contract between the worker and the page. Both sides import these types; nothing else
+// crosses the boundary. No token, code or verifier ever appears in any of them.
+import type { ScopeStrategy } from './scopes.ts';
+
+export type { ScopeStrategy };
+
+export interface ServerRegistration {
+  /** Stable id the app uses ("notes"). */
+  id: string;
+  name: string;
+  /** The MCP endpoint, e.g. http://localhost:4172/mcp. Requests to it (and below it) are ours. */
+  url: string;
+}
+
+export interface WorkerConfig {
+  /** Pre-registered OAuth client id. */
+  clientId: string;
+  /** Path on this origin the authorization server redirects back to. */
+  callbackPath: string;
+  strategy: ScopeStrategy;
+}
+
+/** Why an authorization became necessary: what the user was doing when the server said no. */
+export interface Trigger {
+  status: 401 | 403;
+  /** JSON-RPC method, with the tool name for tools/call: "tools/call add-note". */
+  operation: string;
+}
+
+export type TimelineEvent =
+  | { kind: 'challenge'; at: number; status: 401 | 403; operation: string; challenged: string[]; requested: string[] }
+  | { kind: 'redirect'; at: number; requested: string[] }
+  | { kind: 'grant'; at: number; requested: string[]; granted: string[] }
+  | { kind: 'retry'; at: number; operation: string; ok: boolean; detail?: string }
+  | { kind: 'refresh'; at: number; granted: string[] }
+  | { kind: 'error'; at: number; code: AuthErrorCode; message: string }
+  | { kind: 'sign-out'; at: number };
+
+export type AuthErrorCode =
+  | 'challenge_malformed'
+  | 'discovery_failed'
+  | 'resource_mismatch'
+  | 'pkce_unsupported'
+  | 'authorization_server_error'
+  | 'access_denied'
+  | 'state_mismatch'
+  | 'iss_mismatch'
+  | 'token_request_failed'
+  | 'token_rejected'
+  | 'scope_not_granted'
+  | 'not_registered'
+  | 'no_pending_flow';
+
+export interface AuthErrorInfo {
+  code: AuthErrorCode;
+  message: string;
+  scopes?: string[];
+}
+
+/** What the page may know about one MCP server. */
+export interface ServerState extends ServerRegistration {
+  /** Every scope asked for so far (the accumulated set, or the latest challenge under `replace`). */
+  requested: string[];
+  /** What the authorization server granted in the latest token response. */
+  granted: string[];
+  /** Completed authorizations since the last sign-out. */
+  authorizations: number;
+  /** The worker holds a usable access token for this server. */
+  authorized: boolean;
+  /** Set when a challenge needs an authorization the page has not started yet. */
+  pending?: { challenged: string[]; requested: string[]; trigger: Trigger; at: number };
+  error?: AuthErrorInfo;
+  timeline: TimelineEvent[];
+}
+
+export interface FlowResult {
+  serverId: string;
+  outcome: 'granted' | 'error';
+  granted?: string[];
+  error?: AuthErrorInfo;
+  /** Opaque data the page gave to `authorize`, handed back after the redirect (e.g. the call to retry). */
+  resume?: unknown;
+}
+
+/** Page → worker requests, answered on the MessagePort sent along. */
+export type WorkerRequest =
+  | { type: 'configure'; config: WorkerConfig; servers: ServerRegistration[] }
+  | { type: 'state' }
+  | { type: 'authorize'; serverId: string; returnTo: string; resume?: unknown }
+  | { type: 'take-result' }
+  | { type: 'sign-out'; serverId: string }
+  | { type: 'set-strategy'; strategy: ScopeStrategy }
+  | { type: 'log-retry'; serverId: string; operation: string; ok: boolean; detail?: string }
+  | { type: 'ping' };
+
+export type WorkerReply =
+  | { ok: true; servers: ServerState[]; strategy: ScopeStrategy; authorizationUrl?: string; result?: FlowResult }
+  | { ok: false; error: AuthErrorInfo };
+
+/** Worker → every window of the app, whenever a server's state changes. */
+export interface WorkerBroadcast {
+  type: 'mcp-sw-auth:state';
+  server: ServerState;
+}

@@ -1,0 +1,123 @@
+// The OAuth steps of one authorization, each a thin call into oauth4webapi: build the PKCE
+// authorization request, validate the callback, exchange the code, refresh. `resource` (RFC 8707)
+// goes on every request so tokens are audience-bound to exactly one MCP server.
+import * as oauth from 'oauth4webapi';
+import type { PendingFlow } from './db.ts';
+import { httpOptions } from './discovery.ts';
+import { AuthError } from './errors.ts';
+import { parseScope } from './scopes.ts';
+import type { TokenSet } from './tokens.ts';
+
+export interface AuthorizationRequest {
+  url: URL;
+  state: string;
+  codeVerifier: string;
+}
+
+export function publicClient(clientId: string): oauth.Client {
+  return { client_id: clientId, token_endpoint_auth_method: 'none' };
+}
+
+export async function buildAuthorizationRequest(
+  as: oauth.AuthorizationServer,
+  clientId: string,
+  redirectUri: string,
+  resource: string,
+  scopes: readonly string[],
+): Promise<AuthorizationRequest> {
+  if (!as.authorization_endpoint) {
+    throw new AuthError('discovery_failed', `The authorization server ${as.issuer} has no authorization_endpoint in its metadata.`);
+  }
+  const codeVerifier = oauth.generateRandomCodeVerifier();
+  const state = oauth.generateRandomState();
+  const url = new URL(as.authorization_endpoint);
+  url.searchParams.set('response_type', 'code');
+  url.searchParams.set('client_id', clientId);
+  url.searchParams.set('redirect_uri', redirectUri);
+  if (scopes.length > 0) url.searchParams.set('scope', scopes.join(' '));
+  url.searchParams.set('resource', resource);
+  url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier));
+  url.searchParams.set('code_challenge_method', 'S256');
+  url.searchParams.set('state', state);
+  return { url, state, codeVerifier };
+}
+
+/** Checks `iss` (RFC 9207) and `state`, then turns an error response into a typed error. */
+export function validateCallback(as: oauth.AuthorizationServer, client: oauth.Client, callback: URL, flow: PendingFlow): URLSearchParams {
+  try {
+    return oauth.validateAuthResponse(as, client, callback, flow.state);
+  } catch (cause) {
+    if (cause instanceof oauth.AuthorizationResponseError) {
+      if (cause.error === 'access_denied') {
+        return fail('access_denied', `Authorization was denied at ${as.issuer}; nothing was granted. Try again and allow the requested scopes to continue.`, cause);
+      }
+      return fail(
+        'authorization_server_error',
+        `The authorization server ${as.issuer} answered "${cause.error}"${cause.error_description ? `: ${cause.error_description}` : ''}.`,
+        cause,
+      );
+    }
+    const message = cause instanceof Error ? cause.message : String(cause);
+    if (message.includes('"iss"')) {
+      // Per RFC 9207 a mismatch means a mix-up attack may be under way: show nothing the response said.
+      return fail('iss_mismatch', `The callback's issuer (iss) does not match ${as.issuer}, so the response was refused without being used. Start the authorization again.`, cause);
+    }
+    return fail('state_mismatch', `The callback could not be matched to the authorization it answers (${message}). Start the authorization again.`, cause);
+  }
+}
+
+function fail(code: ConstructorParameters<typeof AuthError>[0], message: string, cause: unknown): never {
+  throw new AuthError(code, message, { cause });
+}
+
+function toTokenSet(response: oauth.TokenEndpointResponse, fallbackScopes: readonly string[], previousRefreshToken?: string): TokenSet {
+  const expiresIn = typeof response.expires_in === 'number' ? response.expires_in : 3600;
+  const refreshToken = response.refresh_token ?? previousRefreshToken;
+  const token: TokenSet = {
+    accessToken: response.access_token,
+    expiresAt: Date.now() + expiresIn * 1000,
+    // RFC 6749 §5.1: scope may be omitted when it equals what was requested.
+    scopes: response.scope !== undefined ? parseScope(response.scope) : [...fallbackScopes],
+    accepted: false,
+  };
+  if (refreshToken) token.refreshToken = refreshToken;
+  return token;
+}
+
+function tokenError(cause: unknown, as: oauth.AuthorizationServer, what: string): never {
+  if (cause instanceof oauth.ResponseBodyError) {
+    fail('token_request_failed', `The authorization server ${as.issuer} refused the ${what} (${cause.error}${cause.error_description ? `: ${cause.error_description}` : ''}).`, cause);
+  }
+  fail('token_request_failed', `The ${what} at ${as.issuer} failed: ${cause instanceof Error ? cause.message : String(cause)}.`, cause);
+}
+
+export async function exchangeCode(
+  as: oauth.AuthorizationServer,
+  client: oauth.Client,
+  params: URLSearchParams,
+  flow: PendingFlow,
+  resource: string,
+): Promise<TokenSet> {
+  try {
+    const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, flow.redirectUri, flow.codeVerifier, {
+      ...httpOptions(new URL(as.token_endpoint ?? as.issuer)),
+      additionalParameters: { resource },
+    });
+    return toTokenSet(await oauth.processAuthorizationCodeResponse(as, client, response), flow.requested);
+  } catch (cause) {
+    return tokenError(cause, as, 'authorization code exchange');
+  }
+}
+
+export async function refreshTokens(as: oauth.AuthorizationServer, client: oauth.Client, current: TokenSet, resource: string): Promise<TokenSet> {
+  if (!current.refreshToken) throw new AuthError('token_request_failed', 'There is no refresh token to use.');
+  try {
+    const response = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), current.refreshToken, {
+      ...httpOptions(new URL(as.token_endpoint ?? as.issuer)),
+      additionalParameters: { resource },
+    });
+    return toTokenSet(await oauth.processRefreshTokenResponse(as, client, response), current.scopes, current.refreshToken);
+  } catch (cause) {
+    return tokenError(cause, as, 'token refresh');
+  }
+}

@@ -1,0 +1,132 @@
+// What the worker does with a request to a registered MCP server: attach that server's token,
+// refresh an expired one (once, single-flight), and turn a 401/403 challenge into a ledger change
+// the app is told about. The server's response always goes back to the page unchanged, streams
+// included.
+import { parseBearerChallenge } from '../challenge.ts';
+import type { ServerRecord } from '../db.ts';
+import { discover } from '../discovery.ts';
+import { toErrorInfo } from '../errors.ts';
+import { applyChallenge, applyError, applyRefresh, scopeNotGranted } from '../ledger.ts';
+import { publicClient, refreshTokens } from '../oauth.ts';
+import { change, getConfig, getServer, strategy } from '../registry.ts';
+import { dropToken, getToken, isExpired, refreshOnce, setToken, type TokenSet } from '../tokens.ts';
+
+function send(request: Request, body: ArrayBuffer | undefined, token: TokenSet | undefined): Promise<Response> {
+  const headers = new Headers(request.headers);
+  if (token) headers.set('Authorization', `Bearer ${token.accessToken}`);
+  else headers.delete('Authorization');
+  return fetch(new Request(request, body === undefined ? { headers } : { headers, body }));
+}
+
+/** "tools/call add-note", for the timeline and error messages; only read when a challenge arrives. */
+export function describeOperation(body: ArrayBuffer | undefined, method: string): string {
+  if (!body) return `${method} request`;
+  try {
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(body));
+    const messages = Array.isArray(parsed) ? parsed : [parsed];
+    return messages
+      .map((m: { method?: unknown; params?: { name?: unknown } }) =>
+        m.method === 'tools/call' && typeof m.params?.name === 'string' ? `tools/call ${m.params.name}` : String(m.method ?? 'response'),
+      )
+      .join(', ');
+  } catch {
+    return `${method} request`;
+  }
+}
+
+function refresh(server: ServerRecord, current: TokenSet): Promise<TokenSet | undefined> {
+  return refreshOnce(server.id, async () => {
+    try {
+      const config = getConfig();
+      if (!config) return undefined;
+      const { authorizationServer } = await discover(server.url, server.resourceMetadataUrl);
+      const next = await refreshTokens(authorizationServer, publicClient(config.clientId), current, server.url);
+      setToken(server.id, next);
+      await change(server.id, (r) => applyRefresh(r, next.scopes, Date.now()));
+      return next;
+    } catch (error) {
+      // A refused refresh (expired, revoked, reused) is not fatal: the next request is challenged
+      // and the accumulated set is authorized again in one go.
+      dropToken(server.id);
+      await change(server.id, (r) => applyError(r, toErrorInfo(error, 'token_request_failed', 'Refreshing the access token failed'), Date.now()));
+      return undefined;
+    }
+  });
+}
+
+async function currentToken(server: ServerRecord): Promise<TokenSet | undefined> {
+  const token = getToken(server.id);
+  if (!token || !isExpired(token)) return token;
+  if (!token.refreshToken) {
+    dropToken(server.id);
+    return undefined;
+  }
+  return refresh(server, token);
+}
+
+export async function handleMcpRequest(request: Request, serverId: string): Promise<Response> {
+  const server = getServer(serverId);
+  if (!server) return fetch(request);
+  // JSON-RPC bodies are small; holding them lets the request be sent again after a refresh.
+  const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.arrayBuffer();
+  let token = await currentToken(server);
+  let response = await send(request, body, token);
+  if (response.status !== 401 && response.status !== 403) {
+    if (token) token.accepted = true;
+    return response;
+  }
+
+  if (response.status === 401 && token?.refreshToken && token.accepted) {
+    // The server no longer accepts a token that worked before: it expired early or was revoked.
+    const refreshed = await refresh(server, token);
+    if (refreshed) {
+      const retried = await send(request, body, refreshed);
+      if (retried.status !== 401 && retried.status !== 403) {
+        refreshed.accepted = true;
+        return retried;
+      }
+      token = refreshed;
+      response = retried;
+    }
+  }
+  await onChallenge(server, response, token, describeOperation(body, request.method));
+  return response;
+}
+
+async function onChallenge(server: ServerRecord, response: Response, token: TokenSet | undefined, operation: string): Promise<void> {
+  const status = response.status as 401 | 403;
+  const now = Date.now();
+  const parsed = parseBearerChallenge(response.headers.get('WWW-Authenticate'));
+  if (!parsed.ok) {
+    const message = `${server.name} answered ${status} to "${operation}" with a challenge the worker cannot read: ${parsed.error.message} If the server is cross-origin, it must list WWW-Authenticate in Access-Control-Expose-Headers.`;
+    await change(server.id, (r) => applyError(r, { code: 'challenge_malformed', message }, now));
+    return;
+  }
+  const challenge = parsed.value;
+  if (status === 403 && challenge.error !== 'insufficient_scope') return; // forbidden for a reason scopes cannot fix
+
+  if (status === 401 && token) {
+    dropToken(server.id);
+    if (!token.accepted) {
+      const message = `${server.name} refused a token the authorization server has just issued for it (${challenge.error ?? 'invalid_token'}${challenge.errorDescription ? `: ${challenge.errorDescription}` : ''}). Authorizing again would loop; check that the server accepts tokens with audience ${server.url} from its authorization server.`;
+      await change(server.id, (r) => applyError(r, { code: 'token_rejected', message }, now));
+      return;
+    }
+  }
+  if (status === 403) {
+    const guard = scopeNotGranted(server, challenge.scope, token?.scopes ?? [], operation);
+    if (guard) {
+      await change(server.id, (r) => applyError(r, guard, now));
+      return;
+    }
+  }
+  await change(server.id, (r) =>
+    applyChallenge(r, {
+      challenged: challenge.scope,
+      trigger: { status, operation },
+      strategy: strategy(),
+      ...(challenge.resourceMetadata ? { resourceMetadataUrl: challenge.resourceMetadata } : {}),
+      at: now,
+    }),
+  );
+}
