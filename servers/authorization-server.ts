@@ -90,18 +90,19 @@ export interface RunningAuthorizationServer {
   close(): Promise<void>;
 }
 
-const HTML_HEADERS = {
-  'content-type': 'text/html; charset=utf-8',
-  'cache-control': 'no-store',
-  'x-frame-options': 'DENY',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http://localhost:*; frame-ancestors 'none'",
-};
-
 export async function startAuthorizationServer(
   cfg: DemoConfig,
   options: AuthorizationServerOptions = {},
 ): Promise<RunningAuthorizationServer> {
   const servers = resourceServers(cfg);
+  // Interaction pages: no scripts, no framing; forms may only post here (and the redirect chain
+  // after a form post may only end at the client's redirect URI).
+  const HTML_HEADERS = {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-frame-options': 'DENY',
+    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${new URL(cfg.redirectUri).origin}; frame-ancestors 'none'`,
+  };
   const log: AuthorizationServerLog = { authorizations: [], tokens: [] };
   /** interaction uid -> the authorization log entry that started it (to record the final outcome). */
   const entriesByInteraction = new Map<string, AuthorizationLogEntry>();
@@ -161,7 +162,15 @@ export async function startAuthorizationServer(
       Interaction: 60 * 60,
       Grant: 14 * 24 * 60 * 60,
       Session: 14 * 24 * 60 * 60,
-      RefreshToken: 14 * 24 * 60 * 60,
+      // oidc-provider's default: a rotated refresh token of a public web client keeps the remaining
+      // lifetime of the one it replaces (rotation does not extend the 14 days).
+      RefreshToken: (ctx, token, client) => {
+        const rotated = ctx?.oidc?.entities.RotatedRefreshToken;
+        if (rotated && client.applicationType === 'web' && client.clientAuthMethod === 'none' && !token.isSenderConstrained()) {
+          return rotated.remainingTTL;
+        }
+        return 14 * 24 * 60 * 60;
+      },
       AccessToken: cfg.accessTokenTtl,
       IdToken: 60 * 60,
     },

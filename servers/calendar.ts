@@ -9,7 +9,7 @@
 import { z } from 'zod';
 
 import { CALENDAR_SCOPES, demoConfig, type DemoConfig } from './config.ts';
-import { defineTool, startMcpServer, type RunningMcpServer } from './mcp-server.ts';
+import { defineTool, startMcpServer, type McpServerOptions, type RunningMcpServer } from './mcp-server.ts';
 
 export interface CalendarEvent {
   id: string;
@@ -66,7 +66,10 @@ function seedEvents(): CalendarEvent[] {
   return [{ id: '1', title: 'Demo walkthrough', when: `${tomorrow}T10:00`, createdAt }];
 }
 
-export function startCalendarServer(cfg: DemoConfig, events?: CalendarEvent[]): Promise<RunningMcpServer> {
+export function startCalendarServer(
+  cfg: DemoConfig,
+  extra: { events?: CalendarEvent[]; onRequest?: McpServerOptions['onRequest'] } = {},
+): Promise<RunningMcpServer> {
   return startMcpServer({
     name: 'calendar',
     title: CALENDAR_SCOPES.name,
@@ -75,7 +78,8 @@ export function startCalendarServer(cfg: DemoConfig, events?: CalendarEvent[]): 
     appOrigin: cfg.appOrigin,
     connectScope: CALENDAR_SCOPES.connectScope,
     scopes: CALENDAR_SCOPES.scopes.map((s) => s.scope),
-    tools: createCalendarTools(events),
+    tools: createCalendarTools(extra.events),
+    ...(extra.onRequest && { onRequest: extra.onRequest }),
     instructions: 'A calendar. Reading is allowed once connected; creating events needs calendar:write.',
   });
 }

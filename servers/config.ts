@@ -122,3 +122,15 @@ export function resourceServers(cfg: DemoConfig): Map<string, ServerScopes> {
     [cfg.calendarUrl, CALENDAR_SCOPES],
   ]);
 }
+
+/** The document the app fetches at `GET /demo-config.json` to learn where everything is. */
+export function demoConfigDocument(cfg: DemoConfig) {
+  return {
+    issuer: cfg.issuer,
+    clientId: cfg.clientId,
+    servers: [
+      { id: NOTES_SCOPES.id, name: NOTES_SCOPES.name, url: cfg.notesUrl },
+      { id: CALENDAR_SCOPES.id, name: CALENDAR_SCOPES.name, url: cfg.calendarUrl },
+    ],
+  };
+}

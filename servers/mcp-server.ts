@@ -64,6 +64,8 @@ export interface McpServerOptions {
   scopes?: readonly string[];
   /** Server instructions sent in the initialize result. */
   instructions?: string;
+  /** Called after every `/mcp` request with its log entry (e.g. for console output). */
+  onRequest?: (entry: McpRequestLogEntry) => void;
 }
 
 export interface McpRequestLogEntry {
@@ -76,8 +78,8 @@ export interface McpRequestLogEntry {
   status: number;
   /** `aud` of the bearer token that was sent (decoded, not verified). */
   tokenAudience?: string | string[];
-  /** `scope` of the bearer token that was sent (decoded, not verified). */
-  tokenScopes?: string[];
+  /** `scope` of the bearer token that was sent (decoded, not verified), space-separated as in the token. */
+  tokenScopes?: string;
 }
 
 export interface RunningMcpServer {
@@ -91,7 +93,9 @@ export interface RunningMcpServer {
   close(): Promise<void>;
 }
 
-const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID, DPoP';
+// Mcp-Method / Mcp-Name: the standard request headers a 2026-07-28 (modern) client sends (SEP-2243).
+const CORS_ALLOW_HEADERS =
+  'Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID, DPoP, Mcp-Method, Mcp-Name';
 const CORS_ALLOW_METHODS = 'GET, POST, DELETE, OPTIONS';
 const CORS_EXPOSE_HEADERS = 'WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version';
 
@@ -273,6 +277,7 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
       const response = await serveMcp(request);
       entry.status = response.status;
       log.requests.push(entry);
+      options.onRequest?.(entry);
       // Re-wrap only to add CORS headers; the body stream is passed through untouched (SSE keeps streaming).
       const headers = new Headers(response.headers);
       for (const [key, value] of Object.entries(corsHeaders(request))) headers.set(key, value);
@@ -337,7 +342,7 @@ async function describeRequest(request: Request): Promise<McpRequestLogEntry> {
     try {
       const payload = decodeJwt(token);
       if (payload.aud !== undefined) entry.tokenAudience = payload.aud;
-      if (typeof payload.scope === 'string') entry.tokenScopes = payload.scope.split(' ').filter(Boolean);
+      if (typeof payload.scope === 'string') entry.tokenScopes = payload.scope;
     } catch {
       // not a JWT: nothing to record
     }

@@ -11,7 +11,7 @@
 import { z } from 'zod';
 
 import { demoConfig, NOTES_SCOPES, type DemoConfig } from './config.ts';
-import { defineTool, startMcpServer, text, toolError, type RunningMcpServer } from './mcp-server.ts';
+import { defineTool, startMcpServer, text, toolError, type McpServerOptions, type RunningMcpServer } from './mcp-server.ts';
 
 export interface Note {
   id: string;
@@ -93,7 +93,10 @@ function seedNotes(): Note[] {
   ];
 }
 
-export function startNotesServer(cfg: DemoConfig, notes?: Note[]): Promise<RunningMcpServer> {
+export function startNotesServer(
+  cfg: DemoConfig,
+  extra: { notes?: Note[]; onRequest?: McpServerOptions['onRequest'] } = {},
+): Promise<RunningMcpServer> {
   return startMcpServer({
     name: 'notes',
     title: NOTES_SCOPES.name,
@@ -102,7 +105,8 @@ export function startNotesServer(cfg: DemoConfig, notes?: Note[]): Promise<Runni
     appOrigin: cfg.appOrigin,
     connectScope: NOTES_SCOPES.connectScope,
     scopes: NOTES_SCOPES.scopes.map((s) => s.scope),
-    tools: createNotesTools(notes),
+    tools: createNotesTools(extra.notes),
+    ...(extra.onRequest && { onRequest: extra.onRequest }),
     instructions: 'A notebook. Reading is always allowed once connected; writing, deleting and exporting each need their own scope.',
   });
 }

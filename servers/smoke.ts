@@ -12,7 +12,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 
 import { startAuthorizationServer } from './authorization-server.ts';
 import { startCalendarServer } from './calendar.ts';
-import { demoConfig } from './config.ts';
+import { demoConfig, type DemoConfig } from './config.ts';
 import { startNotesServer } from './notes.ts';
 
 const cfg = demoConfig(Number(process.env.MCP_SW_AUTH_SMOKE_BASE_PORT ?? 4370));
@@ -103,15 +103,20 @@ async function authorize(
   as: AsMetadata,
   scope: string,
   resource: string,
-  { decision = 'allow', username = 'alice', pkce = true }: { decision?: 'allow' | 'deny'; username?: string; pkce?: boolean } = {},
+  {
+    decision = 'allow',
+    username = 'alice',
+    pkce = true,
+    config = cfg,
+  }: { decision?: 'allow' | 'deny'; username?: string; pkce?: boolean; config?: DemoConfig } = {},
 ): Promise<AuthorizeResult> {
   const codeVerifier = randomBytes(32).toString('base64url');
   const state = randomBytes(12).toString('base64url');
   const url = new URL(as.authorization_endpoint);
   url.search = new URLSearchParams({
     response_type: 'code',
-    client_id: cfg.clientId,
-    redirect_uri: cfg.redirectUri,
+    client_id: config.clientId,
+    redirect_uri: config.redirectUri,
     scope,
     resource,
     state,
@@ -128,7 +133,7 @@ async function authorize(
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location) {
       const next = new URL(location, response.url || url);
-      if (next.href.startsWith(cfg.redirectUri)) {
+      if (next.href.startsWith(config.redirectUri)) {
         return { callback: next.searchParams, codeVerifier, state, pages, ...(consentHtml && { consentHtml }) };
       }
       response = await browse(next);
@@ -182,16 +187,16 @@ async function tokenRequest(as: AsMetadata, params: Record<string, string>, orig
   return { response, body: (await response.json()) as TokenResponse };
 }
 
-async function exchange(as: AsMetadata, result: AuthorizeResult, resource: string) {
+async function exchange(as: AsMetadata, result: AuthorizeResult, resource: string, config: DemoConfig = cfg) {
   const code = result.callback.get('code');
   if (!code) throw new Error(`no code in callback: ${result.callback}`);
   return tokenRequest(as, {
     grant_type: 'authorization_code',
     code,
-    redirect_uri: cfg.redirectUri,
+    redirect_uri: config.redirectUri,
     code_verifier: result.codeVerifier,
     resource,
-  });
+  }, config.appOrigin);
 }
 
 /** Scopes listed on a consent page: scope -> 'new' | 'granted'. */
@@ -202,8 +207,8 @@ function consentScopes(html: string | undefined): Record<string, string> {
 }
 
 // --- MCP helpers ------------------------------------------------------------------------------
-async function mcpClient(url: string, token: string): Promise<Client> {
-  const client = new Client({ name: 'smoke', version: '1.0.0' });
+async function mcpClient(url: string, token: string, mode: 'legacy' | 'auto' = 'legacy'): Promise<Client> {
+  const client = new Client({ name: 'smoke', version: '1.0.0' }, { versionNegotiation: { mode } });
   const transport = new StreamableHTTPClientTransport(new URL(url), {
     fetch: (input, init) => {
       const headers = new Headers(init?.headers);
@@ -321,6 +326,18 @@ try {
   console.log(`      (SDK client error: ${String(sdkError).slice(0, 160)})`);
   await client.close();
 
+  const modern = await mcpClient(cfg.notesUrl, readToken, 'auto');
+  console.log(`      (negotiated protocol: ${modern.getNegotiatedProtocolVersion()})`);
+  check('modern (2026-07-28) client: connect + tools/list', (await modern.listTools()).tools.length === 4, modern.getNegotiatedProtocolVersion());
+  let modernError: unknown;
+  try {
+    await modern.callTool({ name: 'add-note', arguments: { text: 'should fail' } });
+  } catch (error) {
+    modernError = error;
+  }
+  check('modern client: add-note refused with insufficient scope', /notes:write/.test(String(modernError)), String(modernError));
+  await modern.close();
+
   const addRaw = await rpc(cfg.notesUrl, 'tools/call', { name: 'add-note', arguments: { text: 'x' } }, readToken);
   const addChallenge = parseChallenge(addRaw.headers.get('www-authenticate'));
   check('add-note (raw) → HTTP 403', addRaw.status === 403, addRaw.status);
@@ -328,6 +345,11 @@ try {
   check('challenge scope="notes:write" only', addChallenge?.scope === 'notes:write', addChallenge?.scope);
   check('challenge resource_metadata', addChallenge?.resource_metadata === notes.resourceMetadataUrl, addChallenge?.resource_metadata);
   console.log(`      (WWW-Authenticate: ${addRaw.headers.get('www-authenticate')})`);
+  const listRaw = await rpc(cfg.notesUrl, 'tools/call', { name: 'list-notes', arguments: {} }, readToken, { origin: cfg.appOrigin });
+  const listRawType = listRaw.headers.get('content-type') ?? '';
+  const listRawBody = await listRaw.text();
+  check('raw legacy tools/call answers as an SSE stream, passed through', listRaw.status === 200 && listRawType.startsWith('text/event-stream') && /^event: message$/m.test(listRawBody), { listRawType, listRawBody: listRawBody.slice(0, 120) });
+  check('CORS headers on the streamed answer', listRaw.headers.get('access-control-allow-origin') === cfg.appOrigin);
   const exportRaw = await rpc(cfg.notesUrl, 'tools/call', { name: 'export-notes', arguments: {} }, readToken);
   check('export-notes → 403 scope="notes:export" only', exportRaw.status === 403 && parseChallenge(exportRaw.headers.get('www-authenticate'))?.scope === 'notes:export');
 
@@ -345,7 +367,7 @@ try {
   check('callback iss', second.callback.get('iss') === cfg.issuer);
   const t2 = await exchange(asMeta, second, cfg.notesUrl);
   check('token scope = notes:read notes:write', t2.body.scope === 'notes:read notes:write', t2.body.scope);
-  const writer = await mcpClient(cfg.notesUrl, t2.body.access_token ?? '');
+  const writer = await mcpClient(cfg.notesUrl, t2.body.access_token ?? '', 'auto');
   const added = await writer.callTool({ name: 'add-note', arguments: { text: 'Written by the smoke test' } });
   check('add-note works with the new token', /Added note #3/.test(textOf(added)), textOf(added));
   const after = await writer.callTool({ name: 'list-notes', arguments: {} });
@@ -403,6 +425,33 @@ try {
   section('6. refresh token reuse');
   const reuse = await tokenRequest(asMeta, { grant_type: 'refresh_token', refresh_token: t1.body.refresh_token ?? '' });
   check('a rotated-out refresh token is refused (invalid_grant)', reuse.response.status === 400 && reuse.body.error === 'invalid_grant', reuse.body);
+  check('token error responses are readable cross-origin', reuse.response.headers.get('access-control-allow-origin') === cfg.appOrigin);
+  const afterReuse = await tokenRequest(asMeta, { grant_type: 'refresh_token', refresh_token: r1.body.refresh_token ?? '' });
+  check('reuse revoked the grant: the newest refresh token is refused too', afterReuse.body.error === 'invalid_grant', afterReuse.body);
+
+  section('7. access-token expiry (second world, token TTL 1s)');
+  const shortCfg = { ...demoConfig(cfg.basePort + 10), accessTokenTtl: 1 };
+  const shortAs = await startAuthorizationServer(shortCfg);
+  const shortNotes = await startNotesServer(shortCfg);
+  try {
+    const shortMeta = (await (await fetch(`${shortCfg.issuer}/.well-known/oauth-authorization-server`)).json()) as AsMetadata;
+    const shortAuth = await authorize(shortMeta, 'notes:read', shortCfg.notesUrl, { config: shortCfg });
+    const shortToken = await exchange(shortMeta, shortAuth, shortCfg.notesUrl, shortCfg);
+    check('expires_in = 1', shortToken.body.expires_in === 1, shortToken.body.expires_in);
+    const fresh = await rpc(shortCfg.notesUrl, 'initialize', initializeParams, shortToken.body.access_token);
+    check('fresh token works', fresh.status === 200, fresh.status);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const stale = await rpc(shortCfg.notesUrl, 'initialize', initializeParams, shortToken.body.access_token);
+    const staleChallenge = parseChallenge(stale.headers.get('www-authenticate'));
+    check('expired token → 401 invalid_token', stale.status === 401 && staleChallenge?.error === 'invalid_token', { status: stale.status, staleChallenge });
+    const renewed = await tokenRequest(shortMeta, { grant_type: 'refresh_token', refresh_token: shortToken.body.refresh_token ?? '' }, shortCfg.appOrigin);
+    const again = await rpc(shortCfg.notesUrl, 'initialize', initializeParams, renewed.body.access_token);
+    check('refreshing gives a working token', again.status === 200, again.status);
+    const otherIssuer = await rpc(cfg.notesUrl, 'initialize', initializeParams, renewed.body.access_token);
+    check("another AS's token → 401 at the first world's notes", otherIssuer.status === 401, otherIssuer.status);
+  } finally {
+    await Promise.all([shortAs.close(), shortNotes.close()]);
+  }
 } finally {
   await Promise.all([as.close(), notes.close(), calendar.close()]);
 }

@@ -84,7 +84,8 @@ export interface FlowResult {
 
 /** Page → worker requests, answered on the MessagePort sent along. */
 export type WorkerRequest =
-  | { type: 'configure'; config: WorkerConfig; servers: ServerRegistration[] }
+  /** `strategy` omitted keeps the one stored (the user's last choice). */
+  | { type: 'configure'; config: Omit<WorkerConfig, 'strategy'> & { strategy?: ScopeStrategy }; servers: ServerRegistration[] }
   | { type: 'state' }
   | { type: 'authorize'; serverId: string; returnTo: string; resume?: unknown }
   | { type: 'take-result' }

@@ -97,8 +97,9 @@ export async function change(id: string, transition: (record: ServerRecord) => S
   return result.record;
 }
 
-export async function configure(next: WorkerConfig, servers: ServerRegistration[]): Promise<void> {
+export async function configure(requested: Omit<WorkerConfig, 'strategy'> & { strategy?: ScopeStrategy }, servers: ServerRegistration[]): Promise<void> {
   await ready();
+  const next: WorkerConfig = { ...requested, strategy: requested.strategy ?? config?.strategy ?? 'union' };
   const tx = (await db()).transaction(['servers', 'config'], 'readwrite');
   const store = tx.objectStore('servers');
   for (const registration of servers) {

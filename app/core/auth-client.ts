@@ -104,10 +104,10 @@ export class McpAuthClient {
         this.#maybeAutoRedirect(server);
       }),
     );
-    const config = { clientId: this.#options.clientId, callbackPath, strategy: this.#snapshot.strategy };
-    const configured = await this.#request({ type: 'configure', config, servers: this.#options.servers });
-    // The worker's stored strategy wins over the default, so a reload keeps the user's choice.
-    if (this.#options.strategy === undefined && configured.strategy !== config.strategy) this.#set({ strategy: configured.strategy });
+    // Without an explicit strategy the worker keeps its stored one, so a reload keeps the user's choice.
+    const strategy = this.#options.strategy;
+    const config = { clientId: this.#options.clientId, callbackPath, ...(strategy ? { strategy } : {}) };
+    await this.#request({ type: 'configure', config, servers: this.#options.servers });
     const timer = setInterval(() => void this.#channel?.request({ type: 'ping' }).catch(() => undefined), KEEPALIVE_MS);
     this.#stop.push(() => clearInterval(timer));
     const { result } = await this.#request({ type: 'take-result' });

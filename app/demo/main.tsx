@@ -41,9 +41,11 @@ async function main(): Promise<void> {
   );
   await client.start().catch(() => undefined);
   // Servers that already hold a grant reconnect on load: a reload needs no new authorization.
-  const resumed = client.getSnapshot().lastResult?.serverId;
+  // The server whose interrupted action is being retried reconnects through that retry instead.
+  const last = client.getSnapshot().lastResult;
+  const retrying = last?.outcome === 'granted' && isDemoAction(last.resume) ? last.serverId : undefined;
   for (const server of Object.values(client.getSnapshot().servers)) {
-    if (server.authorized && server.id !== resumed) void runAction(client, sessions, { serverId: server.id, kind: 'connect' });
+    if (server.authorized && server.id !== retrying) void runAction(client, sessions, { serverId: server.id, kind: 'connect' });
   }
 }
 

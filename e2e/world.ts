@@ -1,0 +1,121 @@
+// The demo world the browser tests run against (started by playwright.config.ts's webServer),
+// and helpers that read what its servers observed.
+import { expect, type BrowserContext, type Page } from '@playwright/test';
+import { demoConfig } from '../servers/config.ts';
+
+export const world = demoConfig(Number(process.env.MCP_SW_AUTH_E2E_PORT ?? 4270));
+
+export interface AuthorizationLogEntry {
+  scope?: string;
+  resource?: string;
+  clientId?: string;
+}
+
+export interface AsLog {
+  authorizations: AuthorizationLogEntry[];
+  tokens: Array<{ grantType?: string; resource?: string; scope?: string }>;
+}
+
+export interface McpLog {
+  requests: Array<{ rpcMethod?: string; tool?: string; status: number; tokenAudience?: string | string[]; tokenScopes?: string }>;
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return (await response.json()) as T;
+}
+
+export const asLog = () => getJson<AsLog>(`${world.issuer}/__log`);
+export const mcpLog = (url: string) => getJson<McpLog>(new URL('/__log', url).href);
+
+export async function resetLogs(): Promise<void> {
+  for (const base of [world.issuer, world.notesUrl, world.calendarUrl]) {
+    const response = await fetch(new URL('/__log/reset', base), { method: 'POST' });
+    if (!response.ok) throw new Error(`reset ${base}: HTTP ${response.status}`);
+  }
+}
+
+/** Scopes of each authorization request the authorization server received for one MCP server. */
+export async function authorizationScopes(resource: string): Promise<string[]> {
+  return (await asLog()).authorizations.filter((a) => a.resource === resource).map((a) => a.scope ?? '');
+}
+
+/**
+ * Everything secret the browser handled, captured from the network (the worker's requests
+ * included): codes, verifiers and refresh tokens sent to the token endpoint, tokens it returned.
+ */
+export function captureSecrets(context: BrowserContext): Set<string> {
+  const secrets = new Set<string>();
+  context.on('response', async (response) => {
+    if (!response.url().startsWith(world.issuer) || !response.url().includes('/token')) return;
+    try {
+      const body = (await response.json()) as Record<string, unknown>;
+      for (const key of ['access_token', 'refresh_token', 'id_token']) {
+        if (typeof body[key] === 'string') secrets.add(body[key] as string);
+      }
+    } catch {
+      // not JSON: nothing to capture
+    }
+  });
+  context.on('request', (request) => {
+    const url = new URL(request.url());
+    const code = url.searchParams.get('code');
+    if (code) secrets.add(code);
+    if (request.url().startsWith(world.issuer) && request.method() === 'POST') {
+      const form = new URLSearchParams(request.postData() ?? '');
+      for (const key of ['code', 'code_verifier', 'refresh_token']) {
+        const value = form.get(key);
+        if (value) secrets.add(value);
+      }
+    }
+  });
+  return secrets;
+}
+
+/** Opens the demo and waits until the worker controls it and has answered. */
+export async function openDemo(page: Page): Promise<void> {
+  await page.goto('/');
+  await expect(page.getByTestId('status-notes')).not.toHaveText('Starting…');
+}
+
+/**
+ * At the authorization server: sign in when asked, read the scopes the consent lists, and decide.
+ * Returns the scopes the consent page listed, or [] when the server needed no consent (everything
+ * asked for was granted before) and sent the browser straight back.
+ */
+export async function approveAtAuthorizationServer(page: Page, user = 'alice', decision: 'Allow' | 'Deny' = 'Allow'): Promise<string[]> {
+  const backInApp = (url: URL) => url.origin === world.appOrigin && !url.pathname.startsWith('/oauth');
+  if (backInApp(new URL(page.url()))) return [];
+  const login = page.locator('input[name="login"]');
+  const button = page.getByRole('button', { name: decision, exact: true });
+  await expect(login.or(button)).toBeVisible();
+  if (await login.isVisible()) {
+    await login.fill(user);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+  await expect(button).toBeVisible();
+  const scopes = await page.locator('li.scope').allTextContents();
+  await button.click();
+  await page.waitForURL(backInApp);
+  return scopes.map((s) => s.trim());
+}
+
+/** Clicks a server's Authorize button (shown when the worker asks for an authorization) and consents. */
+export async function authorize(page: Page, serverId: string, user = 'alice', decision: 'Allow' | 'Deny' = 'Allow'): Promise<string[]> {
+  // The next document is either the authorization server's page or, when it needs no consent,
+  // the app again after the worker handled the callback.
+  const nextDocument = page.waitForEvent('load');
+  await page.getByTestId(`authorize-${serverId}`).click();
+  await nextDocument;
+  return approveAtAuthorizationServer(page, user, decision);
+}
+
+export async function runTool(page: Page, serverId: string, tool: string, args: Record<string, string> = {}): Promise<void> {
+  for (const [name, value] of Object.entries(args)) await page.getByTestId(`input-${serverId}-${tool}-${name}`).fill(value);
+  await page.getByTestId(`run-${serverId}-${tool}`).click();
+}
+
+export function lastOutput(page: Page, serverId: string) {
+  return page.getByTestId(`output-${serverId}`).locator('li').last();
+}

@@ -1,0 +1,38 @@
+import { defineConfig } from '@playwright/test';
+import { existsSync } from 'node:fs';
+
+/** Ports for the browser tests, away from the demo's (4170–4173) so both can run at once. */
+export const E2E_BASE_PORT = Number(process.env.MCP_SW_AUTH_E2E_PORT ?? 4270);
+
+function chromiumPath(): string | undefined {
+  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
+  return ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+}
+
+export default defineConfig({
+  testDir: 'e2e',
+  testMatch: '**/*.spec.ts',
+  timeout: 90_000,
+  expect: { timeout: 15_000 },
+  // One MCP world (authorization server + two MCP servers) serves all tests; each test gets a
+  // fresh browser context: a fresh profile with its own service worker and IndexedDB.
+  workers: 1,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://localhost:${E2E_BASE_PORT}`,
+    viewport: { width: 1280, height: 800 },
+    launchOptions: {
+      executablePath: chromiumPath(),
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    },
+  },
+  webServer: {
+    command: 'node servers/demo.ts',
+    env: { MCP_SW_AUTH_BASE_PORT: String(E2E_BASE_PORT) },
+    url: `http://localhost:${E2E_BASE_PORT}/demo-config.json`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: 'ignore',
+    stderr: 'pipe',
+  },
+});
