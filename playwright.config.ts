@@ -26,13 +26,25 @@ export default defineConfig({
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     },
   },
-  webServer: {
-    command: 'node servers/demo.ts',
-    env: { MCP_SW_AUTH_BASE_PORT: String(E2E_BASE_PORT) },
-    url: `http://localhost:${E2E_BASE_PORT}/demo-config.json`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-    stdout: 'ignore',
-    stderr: 'pipe',
-  },
+  webServer: [
+    {
+      command: 'node servers/demo.ts',
+      env: { MCP_SW_AUTH_BASE_PORT: String(E2E_BASE_PORT) },
+      url: `http://localhost:${E2E_BASE_PORT}/demo-config.json`,
+      reuseExistingServer: false,
+      timeout: 120_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+    {
+      // the same world with access tokens that expire within seconds, for the refresh test
+      command: 'node servers/demo.ts',
+      env: { MCP_SW_AUTH_BASE_PORT: String(E2E_BASE_PORT + 10), MCP_SW_AUTH_ACCESS_TOKEN_TTL: '12' },
+      url: `http://localhost:${E2E_BASE_PORT + 10}/demo-config.json`,
+      reuseExistingServer: false,
+      timeout: 120_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+  ],
 });

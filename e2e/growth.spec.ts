@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { authorizationScopes, authorize, captureSecrets, lastOutput, mcpLog, openDemo, resetLogs, runTool, world } from './world.ts';
+import { authorizationScopes, authorize, captureSecrets, lastOutput, mcpLog, openDemo, resetLogs, runTool, watchConsole, world } from './world.ts';
 
 test.beforeEach(async () => {
   await resetLogs();
@@ -7,6 +7,7 @@ test.beforeEach(async () => {
 
 test('scope grows one authorization per new scope, each asking for the union, on both servers', async ({ page, context }) => {
   captureSecrets(context);
+  const consoleProblems = watchConsole(page);
   await openDemo(page);
   await expect(page.getByTestId('status-notes')).toHaveText('Not connected');
 
@@ -85,6 +86,7 @@ test('scope grows one authorization per new scope, each asking for the union, on
     }
   }
   await expect(page.getByTestId('auth-total')).toContainText('6');
+  expect(consoleProblems).toEqual([]);
 });
 
 test('a reload needs no new authorization', async ({ page }) => {

@@ -4,6 +4,9 @@ import { expect, type BrowserContext, type Page } from '@playwright/test';
 import { demoConfig } from '../servers/config.ts';
 
 export const world = demoConfig(Number(process.env.MCP_SW_AUTH_E2E_PORT ?? 4270));
+/** A second world whose access tokens live 12 s, for refresh tests (started by playwright.config.ts). */
+export const shortLivedWorld = demoConfig(world.basePort + 10);
+export type World = typeof world;
 
 export interface AuthorizationLogEntry {
   scope?: string;
@@ -26,19 +29,19 @@ async function getJson<T>(url: string): Promise<T> {
   return (await response.json()) as T;
 }
 
-export const asLog = () => getJson<AsLog>(`${world.issuer}/__log`);
+export const asLog = (w: World = world) => getJson<AsLog>(`${w.issuer}/__log`);
 export const mcpLog = (url: string) => getJson<McpLog>(new URL('/__log', url).href);
 
-export async function resetLogs(): Promise<void> {
-  for (const base of [world.issuer, world.notesUrl, world.calendarUrl]) {
+export async function resetLogs(w: World = world): Promise<void> {
+  for (const base of [w.issuer, w.notesUrl, w.calendarUrl]) {
     const response = await fetch(new URL('/__log/reset', base), { method: 'POST' });
     if (!response.ok) throw new Error(`reset ${base}: HTTP ${response.status}`);
   }
 }
 
 /** Scopes of each authorization request the authorization server received for one MCP server. */
-export async function authorizationScopes(resource: string): Promise<string[]> {
-  return (await asLog()).authorizations.filter((a) => a.resource === resource).map((a) => a.scope ?? '');
+export async function authorizationScopes(resource: string, w: World = world): Promise<string[]> {
+  return (await asLog(w)).authorizations.filter((a) => a.resource === resource).map((a) => a.scope ?? '');
 }
 
 /**
@@ -84,8 +87,8 @@ export async function openDemo(page: Page): Promise<void> {
  * Returns the scopes the consent page listed, or [] when the server needed no consent (everything
  * asked for was granted before) and sent the browser straight back.
  */
-export async function approveAtAuthorizationServer(page: Page, user = 'alice', decision: 'Allow' | 'Deny' = 'Allow'): Promise<string[]> {
-  const backInApp = (url: URL) => url.origin === world.appOrigin && !url.pathname.startsWith('/oauth');
+export async function approveAtAuthorizationServer(page: Page, user = 'alice', decision: 'Allow' | 'Deny' = 'Allow', w: World = world): Promise<string[]> {
+  const backInApp = (url: URL) => url.origin === w.appOrigin && !url.pathname.startsWith('/oauth');
   if (backInApp(new URL(page.url()))) return [];
   const login = page.locator('input[name="login"]');
   const button = page.getByRole('button', { name: decision, exact: true });
@@ -102,13 +105,13 @@ export async function approveAtAuthorizationServer(page: Page, user = 'alice', d
 }
 
 /** Clicks a server's Authorize button (shown when the worker asks for an authorization) and consents. */
-export async function authorize(page: Page, serverId: string, user = 'alice', decision: 'Allow' | 'Deny' = 'Allow'): Promise<string[]> {
+export async function authorize(page: Page, serverId: string, user = 'alice', decision: 'Allow' | 'Deny' = 'Allow', w: World = world): Promise<string[]> {
   // The next document is either the authorization server's page or, when it needs no consent,
   // the app again after the worker handled the callback.
   const nextDocument = page.waitForEvent('load');
   await page.getByTestId(`authorize-${serverId}`).click();
   await nextDocument;
-  return approveAtAuthorizationServer(page, user, decision);
+  return approveAtAuthorizationServer(page, user, decision, w);
 }
 
 export async function runTool(page: Page, serverId: string, tool: string, args: Record<string, string> = {}): Promise<void> {
@@ -118,4 +121,20 @@ export async function runTool(page: Page, serverId: string, tool: string, args: 
 
 export function lastOutput(page: Page, serverId: string) {
   return page.getByTestId(`output-${serverId}`).locator('li').last();
+}
+
+/**
+ * Collects what would alarm a developer in the console: uncaught errors and console.error calls.
+ * The browser's own "Failed to load resource" lines for the MCP servers' 401/403 challenges (and
+ * the SDK's probe for a server-sent-event stream, 405) are the protocol working, not errors.
+ */
+export function watchConsole(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    if (/^Failed to load resource: the server responded with a status of (401|403|405)\b/.test(message.text())) return;
+    problems.push(message.text());
+  });
+  return problems;
 }

@@ -111,10 +111,11 @@ export function ServerCard({ server, session }: { server: DemoServer; session: M
 function ScopeList({ scopes }: { scopes: string[] }) {
   return (
     <>
-      {scopes.map((s) => (
-        <code key={s} className="scope">
-          {s}
-        </code>
+      {scopes.map((s, i) => (
+        <span key={s}>
+          {i > 0 && ' '}
+          <code className="scope">{s}</code>
+        </span>
       ))}
     </>
   );

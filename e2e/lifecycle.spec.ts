@@ -1,0 +1,69 @@
+import { expect, test } from '@playwright/test';
+import { asLog, authorizationScopes, authorize, lastOutput, openDemo, resetLogs, runTool, shortLivedWorld, world } from './world.ts';
+
+test('a worker that lost its tokens re-authorizes the whole accumulated set in one go', async ({ page, context }) => {
+  await resetLogs();
+  await openDemo(page);
+  await page.getByTestId('connect-notes').click();
+  await authorize(page, 'notes', 'frank');
+  await expect(page.getByTestId('tool-notes-add-note')).toBeVisible();
+  await runTool(page, 'notes', 'add-note', { text: 'before the restart' });
+  await authorize(page, 'notes', 'frank');
+  await expect(lastOutput(page, 'notes')).toContainText('Added note');
+
+  // Chromium stops the worker: its memory, and with it every token, is gone
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.stopAllWorkers');
+
+  await runTool(page, 'notes', 'list-notes');
+  await expect(page.getByTestId('prompt-notes')).toContainText('will ask for notes:read notes:write');
+  await authorize(page, 'notes', 'frank');
+  await expect(lastOutput(page, 'notes')).toHaveClass(/ok/);
+  expect(await authorizationScopes(world.notesUrl)).toEqual(['notes:read', 'notes:read notes:write', 'notes:read notes:write']);
+
+  // and both earlier operations work again without another authorization
+  await runTool(page, 'notes', 'add-note', { text: 'after the restart' });
+  await expect(lastOutput(page, 'notes')).toContainText('Added note');
+  expect(await authorizationScopes(world.notesUrl)).toHaveLength(3);
+});
+
+test('with "Redirect without asking" on, a challenge goes straight to the authorization server', async ({ page }) => {
+  await resetLogs();
+  await openDemo(page);
+  await page.getByTestId('auto-redirect').check();
+  const nextDocument = page.waitForEvent('load');
+  await page.getByTestId('connect-notes').click();
+  await nextDocument;
+  expect(new URL(page.url()).origin).toBe(world.issuer);
+  await page.locator('input[name="login"]').fill('grace');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await expect(page.getByTestId('tool-notes-list-notes')).toBeVisible();
+  expect(await authorizationScopes(world.notesUrl)).toEqual(['notes:read']);
+});
+
+test.describe('with access tokens that expire within seconds', () => {
+  test.use({ baseURL: shortLivedWorld.appOrigin });
+
+  test('an expired access token is refreshed with the refresh token, without a new authorization', async ({ page }) => {
+    await resetLogs(shortLivedWorld);
+    await openDemo(page);
+    await page.getByTestId('connect-notes').click();
+    await authorize(page, 'notes', 'heidi', 'Allow', shortLivedWorld);
+    await expect(page.getByTestId('tool-notes-list-notes')).toBeVisible();
+
+    // the worker treats a token as expired 10 s before its 12 s lifetime ends
+    await page.waitForTimeout(2_500);
+    await runTool(page, 'notes', 'list-notes');
+    await expect(lastOutput(page, 'notes')).toHaveClass(/ok/);
+    await expect(page.getByTestId('timeline-notes')).toContainText('Refreshed the access token');
+
+    const log = await asLog(shortLivedWorld);
+    expect(log.authorizations).toHaveLength(1);
+    const refreshes = log.tokens.filter((t) => t.grantType === 'refresh_token');
+    expect(refreshes.length).toBeGreaterThanOrEqual(1);
+    // a refresh never widens scope: it asks for nothing beyond the grant
+    for (const refresh of refreshes) expect(refresh.resource).toBe(shortLivedWorld.notesUrl);
+  });
+});
