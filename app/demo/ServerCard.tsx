@@ -70,7 +70,7 @@ export function ServerCard({ server, session }: { server: DemoServer; session: M
           )}
           {view.server?.error && (
             <div className="prompt error" data-testid={`error-${server.id}`} role="alert">
-              <strong>{view.server.error.code === 'scope_not_granted' ? 'Scope not granted' : 'Authorization error'}</strong>
+              <strong>{view.server.error.code === 'scope_not_granted' ? 'Loop stopped by the worker' : 'Authorization error'}</strong>
               <p>{view.server.error.message}</p>
             </div>
           )}
@@ -106,6 +106,11 @@ export function ServerCard({ server, session }: { server: DemoServer; session: M
       </div>
     </section>
   );
+}
+
+function firstSentence(text: string): string {
+  const end = text.search(/\.\s/);
+  return end === -1 ? text : text.slice(0, end + 1);
 }
 
 function ScopeList({ scopes }: { scopes: string[] }) {
@@ -180,7 +185,7 @@ function TimelineItem({ event }: { event: TimelineEvent }) {
     case 'retry':
       return (
         <li className={event.ok ? 'grant' : 'error'}>
-          <time>{time}</time> Retried <strong>{event.operation}</strong>: {event.ok ? 'succeeded' : `failed${event.detail ? ` (${event.detail})` : ''}`}
+          <time>{time}</time> Retried <strong>{event.operation}</strong>: {event.ok ? 'succeeded' : `failed${event.detail ? ` (${firstSentence(event.detail)})` : ''}`}
         </li>
       );
     case 'refresh':
@@ -191,8 +196,8 @@ function TimelineItem({ event }: { event: TimelineEvent }) {
       );
     case 'error':
       return (
-        <li className="error">
-          <time>{time}</time> {event.code}: {event.message}
+        <li className="error" title={event.message}>
+          <time>{time}</time> <strong>{event.code}</strong>: {firstSentence(event.message)}
         </li>
       );
     case 'sign-out':
