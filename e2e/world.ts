@@ -138,3 +138,32 @@ export function watchConsole(page: Page): string[] {
   });
   return problems;
 }
+
+/** Makes the demo page register one more MCP server (e.g. a test's challenge server). */
+export async function withExtraServer(page: Page, server: { id: string; name: string; url: string }): Promise<void> {
+  await page.route('**/demo-config.json', async (route) => {
+    const response = await route.fetch();
+    const config = (await response.json()) as { servers: unknown[] };
+    await route.fulfill({ response, json: { ...config, servers: [...config.servers, server] } });
+  });
+}
+
+/** The worker's IndexedDB record for one server, read from the page (same origin). */
+export async function ledger(page: Page, serverId: string): Promise<{ requested: string[]; granted: string[] } | undefined> {
+  return page.evaluate(
+    (id) =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open('mcp-sw-auth');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const request = open.result.transaction('servers').objectStore('servers').get(id);
+          request.onsuccess = () => {
+            open.result.close();
+            resolve(request.result);
+          };
+          request.onerror = () => reject(request.error);
+        };
+      }),
+    serverId,
+  );
+}

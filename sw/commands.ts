@@ -1,5 +1,5 @@
 // Requests from the app's pages, each answered on the MessagePort that came with it.
-import { db } from './db.ts';
+import { db, type PendingFlow } from './db.ts';
 import { discover } from './discovery.ts';
 import { AuthError, toErrorInfo } from './errors.ts';
 import { applyError, applyRedirect, applyRetry, applySignOut } from './ledger.ts';
@@ -8,6 +8,7 @@ import { buildAuthorizationRequest } from './oauth.ts';
 import { allServers, change, configure, getConfig, getServer, ready, setStrategy, strategy, toState } from './registry.ts';
 import { dropToken } from './tokens.ts';
 import { FLOW_LIFETIME_MS } from './strategies/callback.ts';
+import { settled } from './strategies/mcp-request.ts';
 
 declare const self: ServiceWorkerGlobalScope;
 
@@ -21,7 +22,46 @@ function sameOriginPath(returnTo: string): string {
   return url.origin === self.location.origin ? url.href : new URL('/', self.location.origin).href;
 }
 
-async function authorize(serverId: string, returnTo: string, resume: unknown): Promise<string> {
+const RESULT_LIFETIME_MS = 60_000;
+
+/**
+ * How long another window's authorization counts as in flight. Past it (an abandoned flow) any
+ * tab may start a new one; before it, a tab can still choose to (`force`).
+ */
+const IN_FLIGHT_MS = 2 * 60_000;
+
+async function flowInFlight(serverId: string, requester: string): Promise<PendingFlow | undefined> {
+  const now = Date.now();
+  return (await (await db()).getAll('flows')).find(
+    (flow) => flow.serverId === serverId && flow.startedBy !== requester && now - flow.createdAt < IN_FLIGHT_MS,
+  );
+}
+
+interface AuthorizeRequest {
+  serverId: string;
+  returnTo: string;
+  resume: unknown;
+  force: boolean;
+  requester: string;
+}
+
+/**
+ * One authorization per server at a time across all tabs: the Web Lock serialises the decision,
+ * the wait lets a burst of challenges reach the ledger first, and a flow whose window is already
+ * at the authorization server makes other tabs wait for its grant instead of redirecting too.
+ */
+function authorize(request: AuthorizeRequest): Promise<{ url?: string; inFlight?: { startedAt: number } }> {
+  return navigator.locks.request(`mcp-sw-auth:authorize:${request.serverId}`, async () => {
+    await settled(request.serverId);
+    if (!request.force) {
+      const other = await flowInFlight(request.serverId, request.requester);
+      if (other) return { inFlight: { startedAt: other.createdAt } };
+    }
+    return { url: await startAuthorization(request) };
+  });
+}
+
+async function startAuthorization({ serverId, returnTo, resume, requester }: AuthorizeRequest): Promise<string> {
   const server = getServer(serverId);
   const config = getConfig();
   if (!server || !config) {
@@ -49,6 +89,7 @@ async function authorize(serverId: string, returnTo: string, resume: unknown): P
       returnTo: sameOriginPath(returnTo),
       resume,
       createdAt: Date.now(),
+      startedBy: requester,
     });
     await tx.done;
     await change(serverId, (r) => applyRedirect(r, scopes, Date.now()));
@@ -60,7 +101,7 @@ async function authorize(serverId: string, returnTo: string, resume: unknown): P
   }
 }
 
-async function run(request: WorkerRequest): Promise<WorkerReply> {
+async function run(request: WorkerRequest, requester: string): Promise<WorkerReply> {
   await ready();
   switch (request.type) {
     case 'configure':
@@ -69,15 +110,24 @@ async function run(request: WorkerRequest): Promise<WorkerReply> {
     case 'state':
     case 'ping':
       return snapshot();
-    case 'authorize':
-      return snapshot({ authorizationUrl: await authorize(request.serverId, request.returnTo, request.resume) });
+    case 'authorize': {
+      const { url, inFlight } = await authorize({
+        serverId: request.serverId,
+        returnTo: request.returnTo,
+        resume: request.resume,
+        force: request.force === true,
+        requester,
+      });
+      return snapshot(url ? { authorizationUrl: url } : inFlight ? { inFlight } : {});
+    }
     case 'take-result': {
       const database = await db();
       const tx = database.transaction('results', 'readwrite');
       const result = await tx.store.get('latest');
       if (result) await tx.store.delete('latest');
       await tx.done;
-      return result ? snapshot({ result }) : snapshot();
+      // Meant for the page the callback redirected to, which asks at once; an old one is stale.
+      return result && Date.now() - result.at < RESULT_LIFETIME_MS ? snapshot({ result }) : snapshot();
     }
     case 'sign-out':
       dropToken(request.serverId);
@@ -97,7 +147,8 @@ export async function handleMessage(event: ExtendableMessageEvent): Promise<void
   if (!port || event.origin !== self.location.origin) return;
   let reply: WorkerReply;
   try {
-    reply = await run(event.data as WorkerRequest);
+    const source = event.source;
+    reply = await run(event.data as WorkerRequest, source && 'id' in source ? source.id : '');
   } catch (error) {
     reply = { ok: false, error: toErrorInfo(error, 'not_registered', 'The worker could not handle the request') };
   }

@@ -17,6 +17,8 @@ export interface PendingFlow {
   returnTo: string;
   resume?: unknown;
   createdAt: number;
+  /** The window that started it; once that window has navigated to the authorization server it is gone. */
+  startedBy: string;
 }
 
 export interface DiscoveredMetadata {

@@ -12,6 +12,20 @@ function isLoopback(url: URL): boolean {
   return url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
 }
 
+/** Credentials and codes go only to https endpoints, or to plain http on this machine. */
+function assertSafeEndpoint(value: string | undefined, what: string): void {
+  let url: URL | undefined;
+  try {
+    url = value ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url) throw new AuthError('discovery_failed', `The ${what} is missing or not a URL, so no authorization can start.`);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
+    throw new AuthError('discovery_failed', `The ${what} (${url.href}) is not https. Codes and tokens are only sent over https (or to localhost); fix the server's metadata.`);
+  }
+}
+
 /** oauth4webapi refuses plain http; loopback is the one place it is fine (RFC 8252 §8.3). */
 export function httpOptions(url: URL): { [oauth.allowInsecureRequests]: boolean; signal: () => AbortSignal } {
   return { [oauth.allowInsecureRequests]: isLoopback(url), signal: () => AbortSignal.timeout(TIMEOUT_MS) };
@@ -48,6 +62,9 @@ async function fetchResourceMetadata(serverUrl: URL, resourceMetadataUrl: string
       lastStatus = 404;
       continue;
     }
+    if (response.status >= 500) {
+      throw new AuthError('discovery_failed', `${serverUrl.href} answered HTTP ${response.status} to its protected resource metadata request. Try again later.`);
+    }
     try {
       return await oauth.processResourceDiscoveryResponse(serverUrl, response);
     } catch (cause) {
@@ -76,11 +93,24 @@ async function fetchAuthorizationServer(issuer: URL): Promise<oauth.Authorizatio
       throw unreachable('authorization server metadata', issuer, cause);
     }
     if (response.status === 404) continue;
+    if (response.status >= 500) {
+      throw new AuthError('discovery_failed', `The authorization server ${issuer.href} answered HTTP ${response.status} to its metadata request. Try again later.`);
+    }
     let as: oauth.AuthorizationServer;
     try {
       as = await oauth.processDiscoveryResponse(issuer, response);
     } catch (cause) {
+      if (cause instanceof oauth.OperationProcessingError && cause.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
+        throw new AuthError(
+          'discovery_failed',
+          `The authorization server metadata fetched for ${issuer.href} names a different issuer, so it cannot be trusted (RFC 8414 §3.3). Authorization was not started.`,
+          { cause },
+        );
+      }
       throw new AuthError('discovery_failed', `The authorization server metadata of ${issuer.href} is invalid: ${(cause as Error).message}.`, { cause });
+    }
+    for (const name of ['authorization_endpoint', 'token_endpoint'] as const) {
+      assertSafeEndpoint(as[name], `${name} of ${issuer.href}`);
     }
     if (!as.code_challenge_methods_supported?.includes('S256')) {
       throw new AuthError(
@@ -106,6 +136,7 @@ export async function discover(serverUrl: string, resourceMetadataUrl: string | 
   if (!issuer) {
     throw new AuthError('discovery_failed', `The protected resource metadata of ${serverUrl} lists no authorization server.`);
   }
+  assertSafeEndpoint(issuer, `authorization server named by ${serverUrl}`);
   const authorizationServer = await fetchAuthorizationServer(new URL(issuer));
   const found: DiscoveredMetadata = { serverUrl, resource, authorizationServer, fetchedAt: Date.now() };
   memory.set(serverUrl, found);

@@ -75,6 +75,8 @@ export interface ServerState extends ServerRegistration {
 
 export interface FlowResult {
   serverId: string;
+  /** When the callback was handled (epoch ms); a result is only handed out shortly after. */
+  at: number;
   outcome: 'granted' | 'error';
   granted?: string[];
   error?: AuthErrorInfo;
@@ -87,7 +89,8 @@ export type WorkerRequest =
   /** `strategy` omitted keeps the one stored (the user's last choice). */
   | { type: 'configure'; config: Omit<WorkerConfig, 'strategy'> & { strategy?: ScopeStrategy }; servers: ServerRegistration[] }
   | { type: 'state' }
-  | { type: 'authorize'; serverId: string; returnTo: string; resume?: unknown }
+  /** `force` starts a new authorization even while another tab has one in flight. */
+  | { type: 'authorize'; serverId: string; returnTo: string; resume?: unknown; force?: boolean }
   | { type: 'take-result' }
   | { type: 'sign-out'; serverId: string }
   | { type: 'set-strategy'; strategy: ScopeStrategy }
@@ -95,7 +98,15 @@ export type WorkerRequest =
   | { type: 'ping' };
 
 export type WorkerReply =
-  | { ok: true; servers: ServerState[]; strategy: ScopeStrategy; authorizationUrl?: string; result?: FlowResult }
+  | {
+      ok: true;
+      servers: ServerState[];
+      strategy: ScopeStrategy;
+      authorizationUrl?: string;
+      /** Another tab is at the authorization server for this server: wait for its grant instead of redirecting. */
+      inFlight?: { startedAt: number };
+      result?: FlowResult;
+    }
   | { ok: false; error: AuthErrorInfo };
 
 /** Worker → every window of the app, whenever a server's state changes. */

@@ -25,6 +25,8 @@ export interface McpAuthSnapshot {
   autoRedirect: boolean;
   /** The outcome of the authorization the user just came back from. */
   lastResult?: FlowResult;
+  /** Servers whose authorization is under way in another tab (startedAt per server id). */
+  inFlight: Readonly<Record<string, number>>;
   /** A failure of the client itself (worker missing, worker not answering). */
   fatal?: string;
 }
@@ -59,11 +61,12 @@ export class McpAuthClient {
   #snapshot: McpAuthSnapshot;
   #listeners = new Set<() => void>();
   #resumeFor = new Map<string, unknown>();
+  #redirecting = new Set<string>();
   #stop: Array<() => void> = [];
 
   constructor(options: McpAuthOptions) {
     this.#options = options;
-    this.#snapshot = { ready: false, servers: {}, strategy: options.strategy ?? 'union', autoRedirect: options.autoRedirect ?? false };
+    this.#snapshot = { ready: false, servers: {}, inFlight: {}, strategy: options.strategy ?? 'union', autoRedirect: options.autoRedirect ?? false };
   }
 
   subscribe = (listener: () => void): (() => void) => {
@@ -100,7 +103,12 @@ export class McpAuthClient {
     }
     this.#stop.push(
       this.#channel.onBroadcast(({ server }) => {
-        this.#set({ servers: { ...this.#snapshot.servers, [server.id]: server } });
+        const last = server.timeline.at(-1)?.kind;
+        // a grant or a failure ends whatever authorization another tab had under way
+        const { [server.id]: _ended, ...others } = this.#snapshot.inFlight;
+        const inFlight = last === 'grant' || last === 'error' ? others : this.#snapshot.inFlight;
+        this.#set({ servers: { ...this.#snapshot.servers, [server.id]: server }, inFlight });
+        this.#resumeAfterGrantElsewhere(server);
         this.#maybeAutoRedirect(server);
       }),
     );
@@ -135,7 +143,8 @@ export class McpAuthClient {
       // The worker updates its state before it hands the refused response to the page.
       const { servers } = await this.#request({ type: 'state' });
       const server = servers.find((s) => s.id === serverId);
-      if (server?.pending && server.pending.at >= startedAt - 1000) {
+      // A pending authorization (this call's challenge, or the same one from another tab) is why it failed.
+      if (server?.pending) {
         this.#resumeFor.set(serverId, resume);
         this.#maybeAutoRedirect(server);
         throw new AuthorizationRequiredError(serverId, server.pending.requested);
@@ -146,15 +155,46 @@ export class McpAuthClient {
     }
   }
 
+  /** Another tab's authorization covered what this tab was waiting for: carry on without a redirect. */
+  #resumeAfterGrantElsewhere(server: ServerState): void {
+    if (!this.#resumeFor.has(server.id) || this.#redirecting.has(server.id)) return;
+    if (server.pending || !server.authorized || server.timeline.at(-1)?.kind !== 'grant') return;
+    const resume = this.#resumeFor.get(server.id);
+    this.#resumeFor.delete(server.id);
+    this.#options.onResume?.(resume, server);
+  }
+
   #maybeAutoRedirect(server: ServerState): void {
     if (this.#snapshot.autoRedirect && server.pending && this.#resumeFor.has(server.id)) void this.authorize(server.id).catch(() => undefined);
   }
 
-  /** Starts the PKCE redirect for everything the server has asked for so far. */
-  async authorize(serverId: string): Promise<void> {
-    const resume = this.#resumeFor.get(serverId);
-    const reply = await this.#request({ type: 'authorize', serverId, returnTo: location.href, ...(resume === undefined ? {} : { resume }) });
-    if (reply.authorizationUrl) location.assign(reply.authorizationUrl);
+  /**
+   * Starts the PKCE redirect for everything the server has asked for so far. While another tab is
+   * at the authorization server for the same server, this tab waits for that grant instead
+   * (`inFlight` in the snapshot) unless `force` is set.
+   */
+  async authorize(serverId: string, options: { force?: boolean } = {}): Promise<void> {
+    if (this.#redirecting.has(serverId)) return;
+    this.#redirecting.add(serverId);
+    try {
+      const resume = this.#resumeFor.get(serverId);
+      const reply = await this.#request({
+        type: 'authorize',
+        serverId,
+        returnTo: location.href,
+        ...(resume === undefined ? {} : { resume }),
+        ...(options.force ? { force: true } : {}),
+      });
+      if (reply.authorizationUrl) {
+        location.assign(reply.authorizationUrl);
+        return; // the page is leaving: stay marked as redirecting
+      }
+      if (reply.inFlight) this.#set({ inFlight: { ...this.#snapshot.inFlight, [serverId]: reply.inFlight.startedAt } });
+    } catch (error) {
+      this.#redirecting.delete(serverId);
+      throw error;
+    }
+    this.#redirecting.delete(serverId);
   }
 
   async signOut(serverId: string): Promise<void> {

@@ -11,6 +11,7 @@ const STATUS_TEXT = {
   'signed-out': 'Not connected',
   authorized: 'Authorized',
   'authorization-required': 'Needs authorization',
+  authorizing: 'Authorizing…',
   error: 'Error',
 } as const;
 
@@ -55,7 +56,18 @@ export function ServerCard({ server, session }: { server: DemoServer; session: M
           </ol>
         </div>
         <aside className="scopes">
-          {view.server?.pending && (
+          {view.inFlightElsewhere && (
+            <div className="prompt" data-testid={`in-flight-${server.id}`}>
+              <p>
+                An authorization for {server.name} is already under way (another tab may be at the authorization server). This tab carries on when it is
+                granted.
+              </p>
+              <button className="ghost" data-testid={`authorize-anyway-${server.id}`} onClick={() => void view.authorize({ force: true })}>
+                Start a new one here
+              </button>
+            </div>
+          )}
+          {view.server?.pending && !view.inFlightElsewhere && (
             <div className="prompt" data-testid={`prompt-${server.id}`}>
               <p>
                 <strong>{view.server.pending.trigger.operation}</strong> needs <ScopeList scopes={view.server.pending.challenged} />.

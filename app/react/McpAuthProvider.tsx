@@ -19,7 +19,7 @@ export function useMcpAuth(): McpAuthSnapshot {
   return useSyncExternalStore(client.subscribe, client.getSnapshot);
 }
 
-export type ServerStatus = 'unknown' | 'signed-out' | 'authorized' | 'authorization-required' | 'error';
+export type ServerStatus = 'unknown' | 'signed-out' | 'authorized' | 'authorization-required' | 'authorizing' | 'error';
 
 export interface McpServerView {
   status: ServerStatus;
@@ -28,17 +28,22 @@ export interface McpServerView {
   requested: string[];
   timeline: ServerState['timeline'];
   authorizations: number;
-  authorize: () => Promise<void>;
+  /** An authorization started in another window is under way; its grant will reach this tab too. */
+  inFlightElsewhere: boolean;
+  /** `force` starts a new authorization even while another tab has one under way. */
+  authorize: (options?: { force?: boolean }) => Promise<void>;
   signOut: () => Promise<void>;
 }
 
 export function useMcpServer(serverId: string): McpServerView {
   const client = useMcpAuthClient();
-  const server = useMcpAuth().servers[serverId];
+  const auth = useMcpAuth();
+  const server = auth.servers[serverId];
   let status: ServerStatus = 'unknown';
   if (server) {
     if (server.error) status = 'error';
     else if (server.pending) status = 'authorization-required';
+    else if (server.timeline.at(-1)?.kind === 'redirect') status = 'authorizing';
     else if (server.authorized) status = 'authorized';
     else status = 'signed-out';
   }
@@ -49,7 +54,8 @@ export function useMcpServer(serverId: string): McpServerView {
     requested: server?.requested ?? [],
     timeline: server?.timeline ?? [],
     authorizations: server?.authorizations ?? 0,
-    authorize: () => client.authorize(serverId),
+    inFlightElsewhere: auth.inFlight[serverId] !== undefined,
+    authorize: (options) => client.authorize(serverId, options),
     signOut: () => client.signOut(serverId),
   };
 }

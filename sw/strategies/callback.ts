@@ -35,7 +35,7 @@ async function complete(flow: PendingFlow, callback: URL): Promise<FlowResult> {
   const token = await exchangeCode(authorizationServer, client, params, flow, server.url);
   setToken(server.id, token);
   await change(server.id, (r) => applyGrant(r, flow.requested, token.scopes, Date.now()));
-  return { serverId: server.id, outcome: 'granted', granted: token.scopes, resume: flow.resume };
+  return { serverId: server.id, at: Date.now(), outcome: 'granted', granted: token.scopes, resume: flow.resume };
 }
 
 export async function handleCallback(request: Request): Promise<Response> {
@@ -45,6 +45,7 @@ export async function handleCallback(request: Request): Promise<Response> {
   if (!flow) {
     await saveResult({
       serverId: '',
+      at: Date.now(),
       outcome: 'error',
       error: {
         code: 'state_mismatch',
@@ -60,7 +61,7 @@ export async function handleCallback(request: Request): Promise<Response> {
   } catch (error) {
     const info = toErrorInfo(error, 'token_request_failed', 'Completing the authorization failed');
     await change(flow.serverId, (r) => applyError(r, info, Date.now()));
-    result = { serverId: flow.serverId, outcome: 'error', error: info, resume: flow.resume };
+    result = { serverId: flow.serverId, at: Date.now(), outcome: 'error', error: info, resume: flow.resume };
   }
   await saveResult(result);
   return Response.redirect(flow.returnTo, 303);

@@ -36,6 +36,11 @@ export function describeOperation(body: ArrayBuffer | undefined, method: string)
 
 function refresh(server: ServerRecord, current: TokenSet): Promise<TokenSet | undefined> {
   return refreshOnce(server.id, async () => {
+    // A request that started with an older token must not spend its refresh token again: it was
+    // rotated, and reusing it makes the authorization server revoke the whole grant.
+    const latest = getToken(server.id);
+    if (latest && latest !== current && !isExpired(latest)) return latest;
+    if (latest !== current) return undefined;
     try {
       const config = getConfig();
       if (!config) return undefined;
@@ -47,7 +52,7 @@ function refresh(server: ServerRecord, current: TokenSet): Promise<TokenSet | un
     } catch (error) {
       // A refused refresh (expired, revoked, reused) is not fatal: the next request is challenged
       // and the accumulated set is authorized again in one go.
-      dropToken(server.id);
+      if (getToken(server.id) === current) dropToken(server.id);
       await change(server.id, (r) => applyError(r, toErrorInfo(error, 'token_request_failed', 'Refreshing the access token failed'), Date.now()));
       return undefined;
     }
@@ -64,7 +69,29 @@ async function currentToken(server: ServerRecord): Promise<TokenSet | undefined>
   return refresh(server, token);
 }
 
-export async function handleMcpRequest(request: Request, serverId: string): Promise<Response> {
+const unsettled = new Map<string, Set<Promise<unknown>>>();
+
+/**
+ * Resolves once every request to the server that was under way has its answer and any challenge
+ * in it has reached the ledger (bounded), so that one authorization covers a whole burst.
+ */
+export async function settled(serverId: string, limitMs = 1500): Promise<void> {
+  const pending = [...(unsettled.get(serverId) ?? [])];
+  if (pending.length === 0) return;
+  await Promise.race([Promise.allSettled(pending), new Promise((resolve) => setTimeout(resolve, limitMs))]);
+}
+
+export function handleMcpRequest(request: Request, serverId: string): Promise<Response> {
+  const work = answer(request, serverId);
+  let set = unsettled.get(serverId);
+  if (!set) unsettled.set(serverId, (set = new Set()));
+  set.add(work);
+  const done = () => set.delete(work);
+  work.then(done, done);
+  return work;
+}
+
+async function answer(request: Request, serverId: string): Promise<Response> {
   const server = getServer(serverId);
   if (!server) return fetch(request);
   // JSON-RPC bodies are small; holding them lets the request be sent again after a refresh.

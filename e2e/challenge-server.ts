@@ -1,0 +1,91 @@
+// A deliberately minimal protected resource for the browser tests: it challenges every request for
+// the scope named in its query (so a burst of distinct challenges is easy to make), and it can serve
+// broken or hostile metadata. The demo's real MCP servers cover the ordinary path.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type MetadataMode =
+  | 'ok'
+  | 'resource-mismatch'
+  | 'issuer-mismatch'
+  | 'insecure-endpoint'
+  | 'as-error'
+  | 'as-timeout'
+  | 'no-pkce';
+
+export interface ChallengeServer {
+  url: string;
+  origin: string;
+  setMode(mode: MetadataMode): void;
+  /** Every request received, with the Authorization header it carried. */
+  received: Array<{ path: string; authorization?: string }>;
+  close(): Promise<void>;
+}
+
+export async function startChallengeServer(options: { appOrigin: string; issuer: string }): Promise<ChallengeServer> {
+  let mode: MetadataMode = 'ok';
+  const received: ChallengeServer['received'] = [];
+  let origin = '';
+  const cors = (res: ServerResponse) => {
+    res.setHeader('Access-Control-Allow-Origin', options.appOrigin);
+    res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id');
+    res.setHeader('Access-Control-Expose-Headers', 'WWW-Authenticate');
+    res.setHeader('Access-Control-Max-Age', '600');
+  };
+  const json = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' });
+    res.end(JSON.stringify(body));
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', origin);
+    received.push({ path: url.pathname + url.search, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
+    if (url.pathname === '/.well-known/oauth-protected-resource/mcp' || url.pathname === '/.well-known/oauth-protected-resource') {
+      const resource = mode === 'resource-mismatch' ? 'https://elsewhere.example/mcp' : `${origin}/mcp`;
+      const issuer = mode === 'issuer-mismatch' || mode === 'insecure-endpoint' || mode === 'as-error' || mode === 'as-timeout' || mode === 'no-pkce' ? origin : options.issuer;
+      return json(res, 200, { resource, authorization_servers: [issuer], scopes_supported: ['burst:read'] });
+    }
+    if (url.pathname === '/.well-known/oauth-authorization-server' || url.pathname === '/.well-known/openid-configuration') {
+      if (mode === 'as-timeout') return; // never answers
+      if (mode === 'as-error') return json(res, 500, { error: 'server_error' });
+      const base = {
+        issuer: mode === 'issuer-mismatch' ? 'https://evil.example' : origin,
+        authorization_endpoint: mode === 'insecure-endpoint' ? 'http://evil.example/authorize' : `${origin}/authorize`,
+        token_endpoint: `${origin}/token`,
+        response_types_supported: ['code'],
+      };
+      return json(res, 200, mode === 'no-pkce' ? base : { ...base, code_challenge_methods_supported: ['S256'] });
+    }
+    if (url.pathname.startsWith('/mcp')) {
+      cors(res);
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, POST, OPTIONS' });
+        return res.end();
+      }
+      const scope = url.searchParams.get('scope') ?? 'burst:read';
+      res.writeHead(401, {
+        'Content-Type': 'application/json',
+        'WWW-Authenticate': `Bearer resource_metadata="${origin}/.well-known/oauth-protected-resource/mcp", scope="${scope}"`,
+      });
+      return res.end(JSON.stringify({ error: 'invalid_token' }));
+    }
+    res.writeHead(404).end();
+  };
+
+  const server: Server = createServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, 'localhost', resolve));
+  origin = `http://localhost:${(server.address() as AddressInfo).port}`;
+  return {
+    url: `${origin}/mcp`,
+    origin,
+    received,
+    setMode: (next) => {
+      mode = next;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
