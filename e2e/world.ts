@@ -16,7 +16,7 @@ export interface AuthorizationLogEntry {
 
 export interface AsLog {
   authorizations: AuthorizationLogEntry[];
-  tokens: Array<{ grantType?: string; resource?: string; scope?: string }>;
+  tokens: Array<{ grantType?: string; resource?: string; scope?: string; error?: string }>;
 }
 
 export interface McpLog {
