@@ -3,7 +3,7 @@
 import { db, updateServer, type ServerRecord } from './db.ts';
 import { emptyLedger } from './ledger.ts';
 import type { ScopeStrategy, ServerRegistration, ServerState, WorkerBroadcast, WorkerConfig } from './messages.ts';
-import { getToken } from './tokens.ts';
+import { dropToken, getToken } from './tokens.ts';
 
 declare const self: ServiceWorkerGlobalScope;
 
@@ -100,17 +100,26 @@ export async function change(id: string, transition: (record: ServerRecord) => S
 export async function configure(requested: Omit<WorkerConfig, 'strategy'> & { strategy?: ScopeStrategy }, servers: ServerRegistration[]): Promise<void> {
   await ready();
   const next: WorkerConfig = { ...requested, strategy: requested.strategy ?? config?.strategy ?? 'union' };
+  const same = (a: ServerRegistration, b: ServerRegistration) => a.url === b.url && a.name === b.name;
+  const changed = servers.filter((s) => {
+    const known = entries.get(s.id)?.record;
+    return !known || !same(known, s);
+  });
+  const configChanged = !config || config.clientId !== next.clientId || config.callbackPath !== next.callbackPath || config.strategy !== next.strategy;
+  // Every page load configures the worker; IndexedDB is written only when something differs.
+  if (changed.length === 0 && !configChanged) return;
   const tx = (await db()).transaction(['servers', 'config'], 'readwrite');
   const store = tx.objectStore('servers');
-  for (const registration of servers) {
+  for (const registration of changed) {
     const existing = await store.get(registration.id);
     // A server that moved to another URL starts a fresh ledger: its scopes mean nothing elsewhere.
     const record: ServerRecord =
       existing && existing.url === registration.url ? { ...existing, ...registration } : { ...registration, ...emptyLedger() };
+    if (existing && existing.url !== registration.url) dropToken(registration.id); // its audience is the old URL
     await store.put(record);
     entries.set(record.id, entryFor(record));
   }
-  await tx.objectStore('config').put(next, 'config');
+  if (configChanged) await tx.objectStore('config').put(next, 'config');
   await tx.done;
   config = next;
 }
