@@ -19,7 +19,7 @@ export default defineConfig({
     // client core are small, and their sizes are what matters.
     chunkSizeWarningLimit: 800,
     rolldownOptions: {
-      input: { app: here('./app/index.html'), sw: here('./sw/index.ts') },
+      input: { app: here('./app/index.html'), sw: here('./sw/index.ts'), conformance: here('./app/conformance/index.html') },
       output: {
         entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js'),
       },
