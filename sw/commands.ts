@@ -1,6 +1,7 @@
 // Requests from the app's pages, each answered on the MessagePort that came with it.
 import { db, type PendingFlow } from './db.ts';
-import { discover } from './discovery.ts';
+import { discover, resourceIndicator } from './discovery.ts';
+import { clientFor } from './registration.ts';
 import { AuthError, toErrorInfo } from './errors.ts';
 import { applyError, applyRedirect, applyRetry, applySignOut } from './ledger.ts';
 import type { WorkerReply, WorkerRequest } from './messages.ts';
@@ -68,11 +69,15 @@ async function startAuthorization({ serverId, returnTo, resume, requester }: Aut
     throw new AuthError('not_registered', `No MCP server "${serverId}" is registered with the worker; call configure() with it first.`);
   }
   try {
-    const { resource, authorizationServer } = await discover(server.url, server.resourceMetadataUrl);
-    // First authorization without a challenged scope: what the server says it supports, else none.
-    const scopes = server.requested.length > 0 ? server.requested : (resource.scopes_supported ?? []);
+    const metadata = await discover(server.url, server.resourceMetadataUrl);
+    const { authorizationServer } = metadata;
     const redirectUri = new URL(config.callbackPath, self.location.origin).href;
-    const request = await buildAuthorizationRequest(authorizationServer, config.clientId, redirectUri, server.url, scopes);
+    const client = await clientFor(authorizationServer, config, redirectUri);
+    // First authorization without a challenged scope: what the server says it supports, else none.
+    const scopes = server.requested.length > 0 ? server.requested : (metadata.resource.scopes_supported ?? []);
+    const offline = config.offlineAccess === true && authorizationServer.scopes_supported?.includes('offline_access') && !scopes.includes('offline_access');
+    const resource = resourceIndicator(metadata);
+    const request = await buildAuthorizationRequest(authorizationServer, client.clientId, redirectUri, resource, offline ? [...scopes, 'offline_access'] : scopes);
     const database = await db();
     const tx = database.transaction('flows', 'readwrite');
     for (const flow of await tx.store.getAll()) {
@@ -83,9 +88,10 @@ async function startAuthorization({ serverId, returnTo, resume, requester }: Aut
       serverId,
       codeVerifier: request.codeVerifier,
       requested: [...scopes],
-      issuer: authorizationServer.issuer,
+      authorizationServer,
+      client,
+      resource,
       redirectUri,
-      clientId: config.clientId,
       returnTo: sameOriginPath(returnTo),
       resume,
       createdAt: Date.now(),

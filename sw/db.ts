@@ -5,15 +5,19 @@ import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { AuthorizationServer, ResourceServer } from 'oauth4webapi';
 import type { FlowResult, ServerRegistration, WorkerConfig } from './messages.ts';
 import type { LedgerRecord } from './ledger.ts';
+import type { ClientRecord } from './registration.ts';
 
 export interface PendingFlow {
   state: string;
   serverId: string;
   codeVerifier: string;
   requested: string[];
-  issuer: string;
+  /** The authorization server this flow went to, as discovered when it started. */
+  authorizationServer: AuthorizationServer;
+  client: ClientRecord;
+  /** The `resource` parameter sent, to be sent again with the code. */
+  resource: string;
   redirectUri: string;
-  clientId: string;
   returnTo: string;
   resume?: unknown;
   createdAt: number;
@@ -36,6 +40,8 @@ interface Schema extends DBSchema {
   metadata: { key: string; value: DiscoveredMetadata };
   config: { key: 'config'; value: WorkerConfig };
   results: { key: 'latest'; value: FlowResult };
+  /** Clients registered for us, per authorization server issuer. */
+  clients: { key: string; value: ClientRecord };
 }
 
 export type Db = IDBPDatabase<Schema>;
@@ -43,13 +49,20 @@ export type Db = IDBPDatabase<Schema>;
 let opening: Promise<Db> | undefined;
 
 export function db(): Promise<Db> {
-  opening ??= openDB<Schema>('mcp-sw-auth', 1, {
-    upgrade(database) {
-      database.createObjectStore('servers', { keyPath: 'id' });
-      database.createObjectStore('flows', { keyPath: 'state' });
-      database.createObjectStore('metadata', { keyPath: 'serverUrl' });
-      database.createObjectStore('config');
-      database.createObjectStore('results');
+  opening ??= openDB<Schema>('mcp-sw-auth', 2, {
+    upgrade(database, oldVersion, _newVersion, tx) {
+      if (oldVersion < 1) {
+        database.createObjectStore('servers', { keyPath: 'id' });
+        database.createObjectStore('flows', { keyPath: 'state' });
+        database.createObjectStore('metadata', { keyPath: 'serverUrl' });
+        database.createObjectStore('config');
+        database.createObjectStore('results');
+      }
+      if (oldVersion < 2) {
+        database.createObjectStore('clients', { keyPath: 'issuer' });
+        // version 1 flows lack the authorization server they went to: they cannot complete
+        void tx.objectStore('flows').clear();
+      }
     },
   });
   return opening;

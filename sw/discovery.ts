@@ -1,6 +1,8 @@
-// Finds where to authorize for an MCP server: Protected Resource Metadata (RFC 9728), then the
-// authorization server's metadata (RFC 8414, then OpenID Connect Discovery). oauth4webapi does the
-// requests and the `resource`/`issuer` checks; this module picks the URLs and explains failures.
+// Finds where to authorize for an MCP server, in the MCP specification's order: Protected Resource
+// Metadata (RFC 9728) from the challenge's `resource_metadata`, else the path-aware and root
+// well-known locations; then the authorization server's metadata (RFC 8414 and OpenID Connect
+// Discovery, path-aware). oauth4webapi checks `resource` and `issuer`; this module picks the URLs,
+// applies MCP's extra rules and explains failures.
 import * as oauth from 'oauth4webapi';
 import { db, type DiscoveredMetadata } from './db.ts';
 import { AuthError } from './errors.ts';
@@ -8,12 +10,12 @@ import { AuthError } from './errors.ts';
 const TIMEOUT_MS = 10_000;
 const memory = new Map<string, DiscoveredMetadata>();
 
-function isLoopback(url: URL): boolean {
+export function isLoopback(url: URL): boolean {
   return url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
 }
 
 /** Credentials and codes go only to https endpoints, or to plain http on this machine. */
-function assertSafeEndpoint(value: string | undefined, what: string): void {
+export function assertSafeEndpoint(value: string | undefined, what: string): void {
   let url: URL | undefined;
   try {
     url = value ? new URL(value) : undefined;
@@ -31,6 +33,10 @@ export function httpOptions(url: URL): { [oauth.allowInsecureRequests]: boolean;
   return { [oauth.allowInsecureRequests]: isLoopback(url), signal: () => AbortSignal.timeout(TIMEOUT_MS) };
 }
 
+function getJson(url: URL): Promise<Response> {
+  return fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS) });
+}
+
 function unreachable(what: string, url: URL, cause: unknown): AuthError {
   return new AuthError(
     'discovery_failed',
@@ -39,36 +45,50 @@ function unreachable(what: string, url: URL, cause: unknown): AuthError {
   );
 }
 
-async function fetchResourceMetadata(serverUrl: URL, resourceMetadataUrl: string | undefined): Promise<oauth.ResourceServer> {
-  const candidates: Array<() => Promise<Response>> = [];
-  if (resourceMetadataUrl) {
-    const url = new URL(resourceMetadataUrl);
-    candidates.push(() => fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS) }));
-  }
-  candidates.push(() => oauth.resourceDiscoveryRequest(serverUrl, httpOptions(serverUrl)));
-  const root = new URL('/.well-known/oauth-protected-resource', serverUrl);
-  if (serverUrl.pathname !== '/') {
-    candidates.push(() => fetch(root, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS) }));
-  }
-  let lastStatus = 0;
-  for (const request of candidates) {
+function isComparisonError(cause: unknown): boolean {
+  return cause instanceof oauth.OperationProcessingError && cause.code === oauth.JSON_ATTRIBUTE_COMPARISON;
+}
+
+/** RFC 9728 §3.1: the well-known location with the resource's path inserted. */
+function pathAwareLocation(serverUrl: URL): URL {
+  const path = serverUrl.pathname === '/' ? '' : serverUrl.pathname.replace(/\/$/, '');
+  return new URL(`/.well-known/oauth-protected-resource${path}`, serverUrl);
+}
+
+/**
+ * The PRM document, or undefined when the server publishes none (a 2025-03-26 server). Metadata
+ * from the challenge or the path-aware location must name the MCP server itself; the root
+ * location describes the whole origin, so there the origin is accepted too.
+ */
+async function fetchResourceMetadata(serverUrl: URL, resourceMetadataUrl: string | undefined): Promise<oauth.ResourceServer | undefined> {
+  const locations: Array<{ url: URL; origin: boolean }> = [];
+  if (resourceMetadataUrl) locations.push({ url: new URL(resourceMetadataUrl), origin: false });
+  locations.push({ url: pathAwareLocation(serverUrl), origin: false });
+  if (serverUrl.pathname !== '/') locations.push({ url: new URL('/.well-known/oauth-protected-resource', serverUrl), origin: true });
+
+  for (const { url, origin } of locations) {
     let response: Response;
     try {
-      response = await request();
+      response = await getJson(url);
     } catch (cause) {
-      throw unreachable('protected resource metadata', resourceMetadataUrl ? new URL(resourceMetadataUrl) : serverUrl, cause);
+      throw unreachable('protected resource metadata', url, cause);
     }
-    if (response.status === 404) {
-      lastStatus = 404;
-      continue;
-    }
+    if (response.status === 404) continue;
     if (response.status >= 500) {
       throw new AuthError('discovery_failed', `${serverUrl.href} answered HTTP ${response.status} to its protected resource metadata request. Try again later.`);
     }
+    const copy = response.clone();
     try {
       return await oauth.processResourceDiscoveryResponse(serverUrl, response);
     } catch (cause) {
-      if (cause instanceof oauth.OperationProcessingError && cause.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
+      if (origin && isComparisonError(cause)) {
+        try {
+          return await oauth.processResourceDiscoveryResponse(new URL('/', serverUrl), copy);
+        } catch {
+          // fall through to the mismatch error below
+        }
+      }
+      if (isComparisonError(cause)) {
         throw new AuthError(
           'resource_mismatch',
           `The protected resource metadata for ${serverUrl.href} names a different resource, so it cannot be trusted for this server. Fix the server's "resource" value.`,
@@ -78,29 +98,38 @@ async function fetchResourceMetadata(serverUrl: URL, resourceMetadataUrl: string
       throw new AuthError('discovery_failed', `The protected resource metadata for ${serverUrl.href} is invalid: ${(cause as Error).message}.`, { cause });
     }
   }
-  throw new AuthError(
-    'discovery_failed',
-    `${serverUrl.href} publishes no protected resource metadata (HTTP ${lastStatus}). An MCP server must serve it (RFC 9728) for clients to find its authorization server.`,
-  );
+  return undefined;
 }
 
-async function fetchAuthorizationServer(issuer: URL): Promise<oauth.AuthorizationServer> {
-  for (const algorithm of ['oauth2', 'oidc'] as const) {
+/** Where an issuer's metadata may live, in the order MCP prescribes. */
+function authorizationServerLocations(issuer: URL): URL[] {
+  const path = issuer.pathname === '/' ? '' : issuer.pathname.replace(/\/$/, '');
+  if (!path) {
+    return [new URL('/.well-known/oauth-authorization-server', issuer), new URL('/.well-known/openid-configuration', issuer)];
+  }
+  return [
+    new URL(`/.well-known/oauth-authorization-server${path}`, issuer),
+    new URL(`/.well-known/openid-configuration${path}`, issuer),
+    new URL(`${path}/.well-known/openid-configuration`, issuer),
+  ];
+}
+
+async function fetchAuthorizationServer(issuer: URL): Promise<oauth.AuthorizationServer | undefined> {
+  for (const url of authorizationServerLocations(issuer)) {
     let response: Response;
     try {
-      response = await oauth.discoveryRequest(issuer, { ...httpOptions(issuer), algorithm });
+      response = await getJson(url);
     } catch (cause) {
-      throw unreachable('authorization server metadata', issuer, cause);
+      throw unreachable('authorization server metadata', url, cause);
     }
-    if (response.status === 404) continue;
+    if (response.status >= 400 && response.status < 500) continue;
     if (response.status >= 500) {
       throw new AuthError('discovery_failed', `The authorization server ${issuer.href} answered HTTP ${response.status} to its metadata request. Try again later.`);
     }
-    let as: oauth.AuthorizationServer;
     try {
-      as = await oauth.processDiscoveryResponse(issuer, response);
+      return await oauth.processDiscoveryResponse(issuer, response);
     } catch (cause) {
-      if (cause instanceof oauth.OperationProcessingError && cause.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
+      if (isComparisonError(cause)) {
         throw new AuthError(
           'discovery_failed',
           `The authorization server metadata fetched for ${issuer.href} names a different issuer, so it cannot be trusted (RFC 8414 §3.3). Authorization was not started.`,
@@ -109,18 +138,53 @@ async function fetchAuthorizationServer(issuer: URL): Promise<oauth.Authorizatio
       }
       throw new AuthError('discovery_failed', `The authorization server metadata of ${issuer.href} is invalid: ${(cause as Error).message}.`, { cause });
     }
-    for (const name of ['authorization_endpoint', 'token_endpoint'] as const) {
-      assertSafeEndpoint(as[name], `${name} of ${issuer.href}`);
-    }
-    if (!as.code_challenge_methods_supported?.includes('S256')) {
-      throw new AuthError(
-        'pkce_unsupported',
-        `The authorization server ${issuer.href} does not advertise PKCE with S256 (code_challenge_methods_supported), which MCP requires. Authorization was not started.`,
-      );
-    }
-    return as;
   }
-  throw new AuthError('discovery_failed', `The authorization server ${issuer.href} publishes no metadata (neither RFC 8414 nor OpenID Connect Discovery).`);
+  return undefined;
+}
+
+function checkAuthorizationServer(as: oauth.AuthorizationServer): oauth.AuthorizationServer {
+  for (const name of ['authorization_endpoint', 'token_endpoint'] as const) assertSafeEndpoint(as[name], `${name} of ${as.issuer}`);
+  if (!as.code_challenge_methods_supported?.includes('S256')) {
+    throw new AuthError(
+      'pkce_unsupported',
+      `The authorization server ${as.issuer} does not advertise PKCE with S256 (code_challenge_methods_supported), which MCP requires. Authorization was not started.`,
+    );
+  }
+  return as;
+}
+
+/**
+ * A 2025-03-26 server publishes no PRM: its own origin is the authorization server, with metadata
+ * at the RFC 8414 location or, failing that, the default endpoints that revision defined.
+ */
+async function legacyAuthorizationServer(serverUrl: URL): Promise<oauth.AuthorizationServer> {
+  const issuer = new URL(serverUrl.origin);
+  const found = await fetchAuthorizationServer(issuer);
+  if (found) return checkAuthorizationServer(found);
+  return {
+    issuer: serverUrl.origin,
+    authorization_endpoint: new URL('/authorize', issuer).href,
+    token_endpoint: new URL('/token', issuer).href,
+    registration_endpoint: new URL('/register', issuer).href,
+    code_challenge_methods_supported: ['S256'],
+  };
+}
+
+async function discoverFromNetwork(serverUrl: string, resourceMetadataUrl: string | undefined): Promise<DiscoveredMetadata> {
+  const url = new URL(serverUrl);
+  const resource = await fetchResourceMetadata(url, resourceMetadataUrl);
+  if (!resource) {
+    const authorizationServer = await legacyAuthorizationServer(url);
+    return { serverUrl, resource: { resource: serverUrl }, authorizationServer, fetchedAt: Date.now() };
+  }
+  const issuer = resource.authorization_servers?.[0];
+  if (!issuer) throw new AuthError('discovery_failed', `The protected resource metadata of ${serverUrl} lists no authorization server.`);
+  assertSafeEndpoint(issuer, `authorization server named by ${serverUrl}`);
+  const authorizationServer = await fetchAuthorizationServer(new URL(issuer));
+  if (!authorizationServer) {
+    throw new AuthError('discovery_failed', `The authorization server ${issuer} publishes no metadata (neither RFC 8414 nor OpenID Connect Discovery).`);
+  }
+  return { serverUrl, resource, authorizationServer: checkAuthorizationServer(authorizationServer), fetchedAt: Date.now() };
 }
 
 /** Metadata for one MCP server, from memory, else IndexedDB, else the network. */
@@ -130,16 +194,19 @@ export async function discover(serverUrl: string, resourceMetadataUrl: string | 
     memory.set(serverUrl, cached);
     return cached;
   }
-  const url = new URL(serverUrl);
-  const resource = await fetchResourceMetadata(url, resourceMetadataUrl);
-  const issuer = resource.authorization_servers?.[0];
-  if (!issuer) {
-    throw new AuthError('discovery_failed', `The protected resource metadata of ${serverUrl} lists no authorization server.`);
-  }
-  assertSafeEndpoint(issuer, `authorization server named by ${serverUrl}`);
-  const authorizationServer = await fetchAuthorizationServer(new URL(issuer));
-  const found: DiscoveredMetadata = { serverUrl, resource, authorizationServer, fetchedAt: Date.now() };
+  const found = await discoverFromNetwork(serverUrl, resourceMetadataUrl);
   memory.set(serverUrl, found);
   await (await db()).put('metadata', found);
   return found;
+}
+
+/** Drops what is known about a server's authorization, e.g. when it moved to another authorization server. */
+export async function forget(serverUrl: string): Promise<void> {
+  memory.delete(serverUrl);
+  await (await db()).delete('metadata', serverUrl);
+}
+
+/** The `resource` parameter (RFC 8707): the PRM's resource exactly as published. */
+export function resourceIndicator(metadata: DiscoveredMetadata): string {
+  return metadata.resource.resource;
 }

@@ -12,9 +12,21 @@ export interface ServerRegistration {
   url: string;
 }
 
-export interface WorkerConfig {
-  /** Pre-registered OAuth client id. */
-  clientId: string;
+/** How the app identifies itself to authorization servers (see sw/registration.ts for the order). */
+export interface ClientConfig {
+  /** A client id registered in advance with the authorization server. */
+  clientId?: string;
+  /** Only for a pre-registered client the authorization server insists on authenticating. */
+  clientSecret?: string;
+  /** An https URL serving this app's Client ID Metadata Document, used when the server supports it. */
+  clientMetadataUrl?: string;
+  /** The name shown at the authorization server when the app registers itself. */
+  clientName?: string;
+  /** Add `offline_access` to authorization requests when the authorization server lists it. */
+  offlineAccess?: boolean;
+}
+
+export interface WorkerConfig extends ClientConfig {
   /** Path on this origin the authorization server redirects back to. */
   callbackPath: string;
   strategy: ScopeStrategy;

@@ -5,6 +5,7 @@ import * as oauth from 'oauth4webapi';
 import type { PendingFlow } from './db.ts';
 import { httpOptions } from './discovery.ts';
 import { AuthError } from './errors.ts';
+import { clientAuthentication, oauthClient } from './registration.ts';
 import { parseScope } from './scopes.ts';
 import type { TokenSet } from './tokens.ts';
 
@@ -12,10 +13,6 @@ export interface AuthorizationRequest {
   url: URL;
   state: string;
   codeVerifier: string;
-}
-
-export function publicClient(clientId: string): oauth.Client {
-  return { client_id: clientId, token_endpoint_auth_method: 'none' };
 }
 
 export async function buildAuthorizationRequest(
@@ -43,9 +40,10 @@ export async function buildAuthorizationRequest(
 }
 
 /** Checks `iss` (RFC 9207) and `state`, then turns an error response into a typed error. */
-export function validateCallback(as: oauth.AuthorizationServer, client: oauth.Client, callback: URL, flow: PendingFlow): URLSearchParams {
+export function validateCallback(flow: PendingFlow, callback: URL): URLSearchParams {
+  const as = flow.authorizationServer;
   try {
-    return oauth.validateAuthResponse(as, client, callback, flow.state);
+    return oauth.validateAuthResponse(as, oauthClient(flow.client), callback, flow.state);
   } catch (cause) {
     if (cause instanceof oauth.AuthorizationResponseError) {
       if (cause.error === 'access_denied') {
@@ -70,10 +68,16 @@ function fail(code: ConstructorParameters<typeof AuthError>[0], message: string,
   throw new AuthError(code, message, { cause });
 }
 
-function toTokenSet(response: oauth.TokenEndpointResponse, fallbackScopes: readonly string[], previousRefreshToken?: string): TokenSet {
+function toTokenSet(
+  response: oauth.TokenEndpointResponse,
+  origin: Pick<TokenSet, 'authorizationServer' | 'client' | 'resource'>,
+  fallbackScopes: readonly string[],
+  previousRefreshToken?: string,
+): TokenSet {
   const expiresIn = typeof response.expires_in === 'number' ? response.expires_in : 3600;
   const refreshToken = response.refresh_token ?? previousRefreshToken;
   const token: TokenSet = {
+    ...origin,
     accessToken: response.access_token,
     expiresAt: Date.now() + expiresIn * 1000,
     // RFC 6749 §5.1: scope may be omitted when it equals what was requested.
@@ -91,33 +95,39 @@ function tokenError(cause: unknown, as: oauth.AuthorizationServer, what: string)
   fail('token_request_failed', `The ${what} at ${as.issuer} failed: ${cause instanceof Error ? cause.message : String(cause)}.`, cause);
 }
 
-export async function exchangeCode(
-  as: oauth.AuthorizationServer,
-  client: oauth.Client,
-  params: URLSearchParams,
-  flow: PendingFlow,
-  resource: string,
-): Promise<TokenSet> {
+function tokenRequestOptions(as: oauth.AuthorizationServer, resource: string): oauth.TokenEndpointRequestOptions {
+  return { ...httpOptions(new URL(as.token_endpoint ?? as.issuer)), additionalParameters: { resource } };
+}
+
+export async function exchangeCode(flow: PendingFlow, params: URLSearchParams): Promise<TokenSet> {
+  const { authorizationServer: as, client, resource } = flow;
   try {
-    const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, flow.redirectUri, flow.codeVerifier, {
-      ...httpOptions(new URL(as.token_endpoint ?? as.issuer)),
-      additionalParameters: { resource },
-    });
-    return toTokenSet(await oauth.processAuthorizationCodeResponse(as, client, response), flow.requested);
+    const response = await oauth.authorizationCodeGrantRequest(
+      as,
+      oauthClient(client),
+      clientAuthentication(client),
+      params,
+      flow.redirectUri,
+      flow.codeVerifier,
+      tokenRequestOptions(as, resource),
+    );
+    const body = await oauth.processAuthorizationCodeResponse(as, oauthClient(client), response);
+    return toTokenSet(body, { authorizationServer: as, client, resource }, flow.requested);
   } catch (cause) {
     return tokenError(cause, as, 'authorization code exchange');
   }
 }
 
-export async function refreshTokens(as: oauth.AuthorizationServer, client: oauth.Client, current: TokenSet, resource: string): Promise<TokenSet> {
+/** A refresh asks for no scope: it can never widen what was granted (RFC 6749 §6). */
+export async function refreshTokens(current: TokenSet): Promise<TokenSet> {
+  const { authorizationServer: as, client, resource } = current;
   if (!current.refreshToken) throw new AuthError('token_request_failed', 'There is no refresh token to use.');
   try {
-    const response = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), current.refreshToken, {
-      ...httpOptions(new URL(as.token_endpoint ?? as.issuer)),
-      additionalParameters: { resource },
-    });
-    return toTokenSet(await oauth.processRefreshTokenResponse(as, client, response), current.scopes, current.refreshToken);
+    const response = await oauth.refreshTokenGrantRequest(as, oauthClient(client), clientAuthentication(client), current.refreshToken, tokenRequestOptions(as, resource));
+    const body = await oauth.processRefreshTokenResponse(as, oauthClient(client), response);
+    return toTokenSet(body, { authorizationServer: as, client, resource }, current.scopes, current.refreshToken);
   } catch (cause) {
     return tokenError(cause, as, 'token refresh');
   }
 }
+

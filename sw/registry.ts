@@ -105,7 +105,7 @@ export async function configure(requested: Omit<WorkerConfig, 'strategy'> & { st
     const known = entries.get(s.id)?.record;
     return !known || !same(known, s);
   });
-  const configChanged = !config || config.clientId !== next.clientId || config.callbackPath !== next.callbackPath || config.strategy !== next.strategy;
+  const configChanged = JSON.stringify(config) !== JSON.stringify(next);
   // Every page load configures the worker; IndexedDB is written only when something differs.
   if (changed.length === 0 && !configChanged) return;
   const tx = (await db()).transaction(['servers', 'config'], 'readwrite');

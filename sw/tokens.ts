@@ -2,8 +2,15 @@
 // message. A restarted worker has none, and the next request is re-authorized for the whole
 // accumulated scope set.
 
+import type { AuthorizationServer } from 'oauth4webapi';
+import type { ClientRecord } from './registration.ts';
+
 export interface TokenSet {
   accessToken: string;
+  /** Where it came from and for what: a refresh goes back to the same server, as the same client, for the same resource. */
+  authorizationServer: AuthorizationServer;
+  client: ClientRecord;
+  resource: string;
   refreshToken?: string;
   /** Epoch ms; a token is treated as expired a little early so it never expires in flight. */
   expiresAt: number;

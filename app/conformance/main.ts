@@ -33,8 +33,8 @@ declare global {
 type Session = Pick<McpSession, 'listTools' | 'callTool' | 'close'>;
 
 const SERVER_ID = 'conformance';
-/** The client id used when the scenario gives none: the worker has no registration of its own yet. */
-const FALLBACK_CLIENT_ID = 'mcp-sw-auth-conformance';
+/** The Client ID Metadata Document URL the suite expects (auth/basic-cimd). */
+const CLIENT_METADATA_URL = 'https://conformance-test.local/client-metadata.json';
 /** Returns from the authorization server before the page gives up; the suite allows 3 per server. */
 const MAX_RETURNS = 6;
 /** How long to wait for the worker's redirect (or its refusal) after a challenge. */
@@ -110,10 +110,14 @@ async function run(): Promise<ConformanceOutcome> {
   const config = (await response.json()) as ConformanceConfig;
   log(`${config.scenario} (${config.protocolVersion}) against ${config.serverUrl}`);
 
-  // The worker knows one pre-registered client id and nothing else (no secret, no Client ID Metadata
-  // Document URL, no dynamic registration), so every scenario runs as that client for now.
+  // As an app would configure it: the pre-registered client when the scenario gives one, else the
+  // app's Client ID Metadata Document URL (used where the server supports it), else dynamic registration.
   const auth = new McpAuthClient({
-    clientId: config.context?.client_id ?? FALLBACK_CLIENT_ID,
+    ...(config.context?.client_id ? { clientId: config.context.client_id } : {}),
+    ...(config.context?.client_secret ? { clientSecret: config.context.client_secret } : {}),
+    clientMetadataUrl: CLIENT_METADATA_URL,
+    clientName: 'mcp-sw-auth conformance client',
+    offlineAccess: true,
     servers: [{ id: SERVER_ID, name: 'Conformance server', url: config.serverUrl }],
     autoRedirect: true,
   });

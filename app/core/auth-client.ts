@@ -1,13 +1,16 @@
 // The framework-free client: registers the worker and the app's MCP servers, mirrors the worker's
 // per-server state for the UI, starts authorizations, and re-runs the interrupted action after the
 // redirect. It never sees a token, a code or a verifier: those stay in the worker.
-import type { AuthErrorInfo, FlowResult, ScopeStrategy, ServerRegistration, ServerState, WorkerReply } from '../../sw/messages.ts';
+import type { AuthErrorInfo, ClientConfig, FlowResult, ScopeStrategy, ServerRegistration, ServerState, WorkerReply } from '../../sw/messages.ts';
 import { connectWorker, type WorkerChannel } from './worker-channel.ts';
 
 export type { AuthErrorInfo, ScopeStrategy, ServerRegistration, ServerState };
 
-export interface McpAuthOptions {
-  clientId: string;
+/**
+ * `clientId` (with `clientSecret` only if the server insists), `clientMetadataUrl` for servers that
+ * accept a Client ID Metadata Document, or neither, to register dynamically where servers allow it.
+ */
+export interface McpAuthOptions extends ClientConfig {
   servers: ServerRegistration[];
   /** Start the redirect as soon as a server asks for more scope, instead of waiting for `authorize()`. */
   autoRedirect?: boolean;
@@ -114,7 +117,10 @@ export class McpAuthClient {
     );
     // Without an explicit strategy the worker keeps its stored one, so a reload keeps the user's choice.
     const strategy = this.#options.strategy;
-    const config = { clientId: this.#options.clientId, callbackPath, ...(strategy ? { strategy } : {}) };
+    const { clientId, clientSecret, clientMetadataUrl, clientName, offlineAccess } = this.#options;
+    const client: ClientConfig = { clientId, clientSecret, clientMetadataUrl, clientName, offlineAccess };
+    for (const key of Object.keys(client) as Array<keyof ClientConfig>) if (client[key] === undefined) delete client[key];
+    const config = { ...client, callbackPath, ...(strategy ? { strategy } : {}) };
     await this.#request({ type: 'configure', config, servers: this.#options.servers });
     const timer = setInterval(() => void this.#channel?.request({ type: 'ping' }).catch(() => undefined), KEEPALIVE_MS);
     this.#stop.push(() => clearInterval(timer));

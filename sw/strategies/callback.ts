@@ -3,11 +3,10 @@
 // It checks `state` and `iss`, exchanges the code, records the grant, and redirects to where the
 // user was, leaving no code in the address bar or the history.
 import { db, takeFlow, type PendingFlow } from '../db.ts';
-import { discover } from '../discovery.ts';
 import { AuthError, toErrorInfo } from '../errors.ts';
 import { applyError, applyGrant } from '../ledger.ts';
 import type { FlowResult } from '../messages.ts';
-import { exchangeCode, publicClient, validateCallback } from '../oauth.ts';
+import { exchangeCode, validateCallback } from '../oauth.ts';
 import { change, getServer } from '../registry.ts';
 import { setToken } from '../tokens.ts';
 
@@ -26,13 +25,9 @@ async function complete(flow: PendingFlow, callback: URL): Promise<FlowResult> {
   if (Date.now() - flow.createdAt > FLOW_LIFETIME_MS) {
     throw new AuthError('no_pending_flow', 'This authorization took longer than 15 minutes and has expired. Start it again.');
   }
-  const { authorizationServer } = await discover(server.url, server.resourceMetadataUrl);
-  if (authorizationServer.issuer !== flow.issuer) {
-    throw new AuthError('iss_mismatch', `${server.name} changed authorization server during the authorization. Start it again.`);
-  }
-  const client = publicClient(flow.clientId);
-  const params = validateCallback(authorizationServer, client, callback, flow);
-  const token = await exchangeCode(authorizationServer, client, params, flow, server.url);
+  // The callback is checked against the authorization server the flow went to, as recorded then.
+  const params = validateCallback(flow, callback);
+  const token = await exchangeCode(flow, params);
   setToken(server.id, token);
   await change(server.id, (r) => applyGrant(r, flow.requested, token.scopes, Date.now()));
   return { serverId: server.id, at: Date.now(), outcome: 'granted', granted: token.scopes, resume: flow.resume };

@@ -4,11 +4,11 @@
 // included.
 import { parseBearerChallenge } from '../challenge.ts';
 import type { ServerRecord } from '../db.ts';
-import { discover } from '../discovery.ts';
+import { forget } from '../discovery.ts';
 import { toErrorInfo } from '../errors.ts';
 import { applyChallenge, applyError, applyRefresh, scopeNotGranted } from '../ledger.ts';
-import { publicClient, refreshTokens } from '../oauth.ts';
-import { change, getConfig, getServer, strategy } from '../registry.ts';
+import { refreshTokens } from '../oauth.ts';
+import { change, getServer, strategy } from '../registry.ts';
 import { dropToken, getToken, isExpired, refreshOnce, setToken, type TokenSet } from '../tokens.ts';
 
 function send(request: Request, body: ArrayBuffer | undefined, token: TokenSet | undefined): Promise<Response> {
@@ -42,10 +42,7 @@ function refresh(server: ServerRecord, current: TokenSet): Promise<TokenSet | un
     if (latest && latest !== current && !isExpired(latest)) return latest;
     if (latest !== current) return undefined;
     try {
-      const config = getConfig();
-      if (!config) return undefined;
-      const { authorizationServer } = await discover(server.url, server.resourceMetadataUrl);
-      const next = await refreshTokens(authorizationServer, publicClient(config.clientId), current, server.url);
+      const next = await refreshTokens(current);
       setToken(server.id, next);
       await change(server.id, (r) => applyRefresh(r, next.scopes, Date.now()));
       return next;
@@ -134,6 +131,9 @@ async function onChallenge(server: ServerRecord, response: Response, token: Toke
 
   if (status === 401 && token) {
     dropToken(server.id);
+    // A token that worked and is now refused may mean the server moved to another authorization
+    // server: discover afresh before the next authorization.
+    if (token.accepted) await forget(server.url);
     if (!token.accepted) {
       const message = `${server.name} refused a token the authorization server has just issued for it (${challenge.error ?? 'invalid_token'}${challenge.errorDescription ? `: ${challenge.errorDescription}` : ''}). Authorizing again would loop; check that the server accepts tokens with audience ${server.url} from its authorization server.`;
       await change(server.id, (r) => applyError(r, { code: 'token_rejected', message }, now));
