@@ -12,7 +12,10 @@
  *    which answers at the HTTP layer before the tool runs),
  *  - publishes RFC 9728 protected resource metadata (path-aware and root form),
  *  - allows CORS from the app's origin, and streams responses (SSE) untouched,
- *  - records every `/mcp` request at `GET /__log` (`POST /__log/reset` empties it).
+ *  - records every `/mcp` request at `GET /__log` (`POST /__log/reset` empties it),
+ *  - with `benchRoutes` (or MCP_SW_AUTH_BENCH=1), serves the benchmark's routes under the MCP
+ *    path, behind the same bearer check: `GET <mcp>/bench/stream?bytes=&chunk=` (a fast SSE
+ *    stream) and `<mcp>/bench/challenge?n=` (always `403 insufficient_scope scope="bench:<n>"`).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -66,6 +69,11 @@ export interface McpServerOptions {
   instructions?: string;
   /** Called after every `/mcp` request with its log entry (e.g. for console output). */
   onRequest?: (entry: McpRequestLogEntry) => void;
+  /**
+   * Serve the benchmark's routes under the MCP path (`npm run bench`, see e2e/bench/). Off by
+   * default; `MCP_SW_AUTH_BENCH=1` turns them on for servers started without this option.
+   */
+  benchRoutes?: boolean;
 }
 
 export interface McpRequestLogEntry {
@@ -185,6 +193,9 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
   });
 
   // --- HTTP ---------------------------------------------------------------------------------
+  const benchRoutes = options.benchRoutes ?? process.env.MCP_SW_AUTH_BENCH === '1';
+  const benchPrefix = `${mcpPath.replace(/\/$/, '')}/bench/`;
+
   function corsHeaders(request: Request): Record<string, string> {
     const origin = request.headers.get('origin');
     if (origin !== appOrigin) return { vary: 'Origin' };
@@ -192,6 +203,8 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
       'access-control-allow-origin': appOrigin,
       'access-control-expose-headers': CORS_EXPOSE_HEADERS,
       vary: 'Origin',
+      // bench only: lets the page and the worker read the full Resource Timing of their MCP requests
+      ...(benchRoutes && { 'timing-allow-origin': appOrigin }),
     };
   }
 
@@ -235,6 +248,49 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
     return mcp.fetch(request, { authInfo });
   }
 
+  // --- bench-only routes (npm run bench) -------------------------------------------------------
+  /** The bearer check of /mcp without the connect-scope requirement: any valid token for this server. */
+  async function benchAuth(request: Request): Promise<AuthInfo | Response> {
+    const authorization = request.headers.get('authorization');
+    if (!authorization) return challenge(401, undefined, undefined);
+    const match = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(authorization);
+    if (!match?.[1]) return challenge(401, 'invalid_token', 'Malformed Authorization header, expected "Bearer <token>"');
+    try {
+      return await verify(match[1]);
+    } catch (error) {
+      return challenge(401, 'invalid_token', tokenErrorDescription(error));
+    }
+  }
+
+  async function serveBench(request: Request, route: string, query: URLSearchParams): Promise<Response> {
+    const auth = await benchAuth(request);
+    if (auth instanceof Response) return auth;
+    if (route === 'stream' && request.method.toUpperCase() === 'GET') {
+      // `bytes` of SSE in events of `chunk` bytes each ("data: xxx…\n\n"), as fast as the socket takes them.
+      const total = Math.min(Math.max(Number(query.get('bytes') ?? 4_000_000) || 0, 1), 64_000_000);
+      const chunk = Math.min(Math.max(Number(query.get('chunk') ?? 16_384) || 0, 16), 1_048_576);
+      const encoder = new TextEncoder();
+      const full = encoder.encode(`data: ${'x'.repeat(chunk - 8)}\n\n`);
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent >= total) return controller.close();
+          const size = Math.min(chunk, total - sent);
+          controller.enqueue(size === chunk ? full : encoder.encode(`data: ${'x'.repeat(Math.max(size - 8, 0))}\n\n`));
+          sent += size;
+        },
+      });
+      return new Response(body, { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-store' } });
+    }
+    if (route === 'challenge') {
+      const n = query.get('n') ?? '';
+      if (!/^[A-Za-z0-9_-]{1,40}$/.test(n)) return Response.json({ error: 'invalid_request' }, { status: 400 });
+      const header = `Bearer error="insufficient_scope", scope="bench:${n}", resource_metadata="${resourceMetadataUrl}"`;
+      return Response.json({ error: 'insufficient_scope' }, { status: 403, headers: { 'www-authenticate': header } });
+    }
+    return new Response('Not found', { status: 404, headers: { 'content-type': 'text/plain' } });
+  }
+
   async function handle(request: Request): Promise<Response> {
     const path = new URL(request.url).pathname;
     const method = request.method.toUpperCase();
@@ -260,6 +316,23 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
       }
       if (method === 'OPTIONS') return new Response(null, { status: 204, headers: { ...cors, 'access-control-allow-methods': 'GET, POST' } });
       return new Response(null, { status: 405, headers: cors });
+    }
+
+    if (benchRoutes && path.startsWith(benchPrefix)) {
+      const headers: Record<string, string> = { ...corsHeaders(request) };
+      if (method === 'OPTIONS') {
+        if (headers['access-control-allow-origin']) {
+          headers['access-control-allow-methods'] = CORS_ALLOW_METHODS;
+          headers['access-control-allow-headers'] = CORS_ALLOW_HEADERS;
+          headers['access-control-max-age'] = '600';
+          headers.vary = 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers';
+        }
+        return new Response(null, { status: 204, headers });
+      }
+      const response = await serveBench(request, path.slice(benchPrefix.length), new URL(request.url).searchParams);
+      const out = new Headers(response.headers);
+      for (const [key, value] of Object.entries(headers)) out.set(key, value);
+      return new Response(response.body, { status: response.status, statusText: response.statusText, headers: out });
     }
 
     if (path === mcpPath || path === `${mcpPath}/`) {
