@@ -37,10 +37,20 @@ export default defineConfig({
       stderr: 'pipe',
     },
     {
-      // the same world with access tokens that expire within seconds, for the refresh test
+      // the same world with access tokens that expire within seconds, for the refresh tests
       command: 'node servers/demo.ts',
       env: { MCP_SW_AUTH_BASE_PORT: String(E2E_BASE_PORT + 10), MCP_SW_AUTH_ACCESS_TOKEN_TTL: '12' },
       url: `http://localhost:${E2E_BASE_PORT + 10}/demo-config.json`,
+      reuseExistingServer: false,
+      timeout: 120_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+    {
+      // short-lived bearer tokens (DPoP off): what the worker keeps only in memory
+      command: 'node servers/demo.ts',
+      env: { MCP_SW_AUTH_BASE_PORT: String(E2E_BASE_PORT + 20), MCP_SW_AUTH_ACCESS_TOKEN_TTL: '12', MCP_SW_AUTH_DPOP: '0' },
+      url: `http://localhost:${E2E_BASE_PORT + 20}/demo-config.json`,
       reuseExistingServer: false,
       timeout: 120_000,
       stdout: 'ignore',

@@ -57,15 +57,38 @@ test('no token, code or verifier in web storage, the URL, page globals, the DOM 
       indexedDB: JSON.stringify(databases),
     };
   });
-  for (const [where, text] of Object.entries(visible)) {
+  // The worker keeps DPoP-bound tokens in IndexedDB on purpose: they are useless without its
+  // non-extractable key. Everything else there, and every other place, holds no secret at all.
+  const db = JSON.parse(visible.indexedDB) as Record<string, Record<string, Array<Record<string, unknown>>>>;
+  const stores = db['mcp-sw-auth'] ?? {};
+  for (const token of stores['tokens'] ?? []) expect(token['dpop'], 'only DPoP-bound tokens are stored').toBe(true);
+  const { tokens: _bound, ...rest } = stores;
+  const places = { ...visible, indexedDB: JSON.stringify(rest) };
+  for (const [where, text] of Object.entries(places)) {
     for (const secret of secrets) expect(text.includes(secret), `a secret appeared in ${where}`).toBe(false);
     expect(text, `a JWT appeared in ${where}`).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\./);
   }
-  // the worker's database holds the ledger, not tokens; completed flows (with their verifiers) are gone
-  const db = JSON.parse(visible.indexedDB) as Record<string, Record<string, unknown[]>>;
-  expect(Object.keys(db['mcp-sw-auth'] ?? {})).toContain('servers');
-  expect(db['mcp-sw-auth']!['flows']).toEqual([]);
-  expect(visible.indexedDB).not.toMatch(/"(access_?token|refresh_?token)"\s*:/i);
+  // completed flows (with their verifiers) are gone
+  expect(Object.keys(stores)).toContain('servers');
+  expect(stores['flows']).toEqual([]);
+  expect(places.indexedDB).not.toMatch(/"(access_?token|refresh_?token)"\s*:/i);
+  // and the key the stored tokens are bound to cannot be read out by page script
+  const keyIsSealed = await page.evaluate(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const open = indexedDB.open('mcp-sw-auth');
+        open.onsuccess = () => {
+          const request = open.result.transaction('keys').objectStore('keys').get('dpop');
+          request.onsuccess = async () => {
+            const pair = request.result as CryptoKeyPair | undefined;
+            if (!pair) return resolve(false);
+            const exported = await crypto.subtle.exportKey('jwk', pair.privateKey).then(() => true, () => false);
+            resolve(pair.privateKey.extractable === false && !exported);
+          };
+        };
+      }),
+  );
+  expect(keyIsSealed).toBe(true);
 });
 
 test('a denied consent reports a clear error and keeps what was granted before', async ({ page }) => {

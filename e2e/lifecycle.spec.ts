@@ -1,31 +1,52 @@
-import { expect, test } from '@playwright/test';
-import { asLog, authorizationScopes, authorize, lastOutput, openDemo, resetLogs, runTool, shortLivedWorld, world } from './world.ts';
+import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { asLog, authorizationScopes, authorize, bearerWorld, lastOutput, openDemo, resetLogs, runTool, shortLivedWorld, world, type World } from './world.ts';
 
-test('a worker that lost its tokens re-authorizes the whole accumulated set in one go', async ({ page, context }) => {
-  await resetLogs();
-  await openDemo(page);
-  await page.getByTestId('connect-notes').click();
-  await authorize(page, 'notes', 'frank');
-  await expect(page.getByTestId('tool-notes-add-note')).toBeVisible();
-  await runTool(page, 'notes', 'add-note', { text: 'before the restart' });
-  await authorize(page, 'notes', 'frank');
-  await expect(lastOutput(page, 'notes')).toContainText('Added note');
-
-  // Chromium stops the worker: its memory, and with it every token, is gone
+async function stopWorker(context: BrowserContext, page: Page): Promise<void> {
   const cdp = await context.newCDPSession(page);
   await cdp.send('ServiceWorker.enable');
   await cdp.send('ServiceWorker.stopAllWorkers');
+  await cdp.detach();
+}
 
-  await runTool(page, 'notes', 'list-notes');
-  await expect(page.getByTestId('prompt-notes')).toContainText('will ask for notes:read notes:write');
-  await authorize(page, 'notes', 'frank');
-  await expect(lastOutput(page, 'notes')).toHaveClass(/ok/);
-  expect(await authorizationScopes(world.notesUrl)).toEqual(['notes:read', 'notes:read notes:write', 'notes:read notes:write']);
+async function growToReadWrite(page: Page, user: string, w: World): Promise<void> {
+  await resetLogs(w);
+  await openDemo(page);
+  await page.getByTestId('connect-notes').click();
+  await authorize(page, 'notes', user, 'Allow', w);
+  await expect(page.getByTestId('tool-notes-add-note')).toBeVisible();
+  await runTool(page, 'notes', 'add-note', { text: 'before the restart' });
+  await authorize(page, 'notes', user, 'Allow', w);
+  await expect(lastOutput(page, 'notes')).toContainText('Added note');
+}
 
-  // and both earlier operations work again without another authorization
+test('DPoP-bound tokens survive a worker restart: no new authorization', async ({ page, context }) => {
+  await growToReadWrite(page, 'frank', world);
+  await stopWorker(context, page);
   await runTool(page, 'notes', 'add-note', { text: 'after the restart' });
   await expect(lastOutput(page, 'notes')).toContainText('Added note');
-  expect(await authorizationScopes(world.notesUrl)).toHaveLength(3);
+  await expect(page.getByTestId('prompt-notes')).toHaveCount(0);
+  expect(await authorizationScopes(world.notesUrl)).toHaveLength(2);
+});
+
+test.describe('bearer tokens (DPoP off)', () => {
+  test.use({ baseURL: bearerWorld.appOrigin });
+
+  test('a worker that lost its tokens re-authorizes the whole accumulated set in one go', async ({ page, context }) => {
+    await growToReadWrite(page, 'frank', bearerWorld);
+    // Chromium stops the worker: its memory, and with it every bearer token, is gone
+    await stopWorker(context, page);
+
+    await runTool(page, 'notes', 'list-notes');
+    await expect(page.getByTestId('prompt-notes')).toContainText('will ask for notes:read notes:write');
+    await authorize(page, 'notes', 'frank', 'Allow', bearerWorld);
+    await expect(lastOutput(page, 'notes')).toHaveClass(/ok/);
+    expect(await authorizationScopes(bearerWorld.notesUrl, bearerWorld)).toEqual(['notes:read', 'notes:read notes:write', 'notes:read notes:write']);
+
+    // and both earlier operations work again without another authorization
+    await runTool(page, 'notes', 'add-note', { text: 'after the restart' });
+    await expect(lastOutput(page, 'notes')).toContainText('Added note');
+    expect(await authorizationScopes(bearerWorld.notesUrl, bearerWorld)).toHaveLength(3);
+  });
 });
 
 test('with "Redirect without asking" on, a challenge goes straight to the authorization server', async ({ page }) => {

@@ -6,6 +6,8 @@ import { demoConfig } from '../servers/config.ts';
 export const world = demoConfig(Number(process.env.MCP_SW_AUTH_E2E_PORT ?? 4270));
 /** A second world whose access tokens live 12 s, for refresh tests (started by playwright.config.ts). */
 export const shortLivedWorld = demoConfig(world.basePort + 10);
+/** A third: 12 s tokens and DPoP off, so tokens are bearer tokens the worker keeps only in memory. */
+export const bearerWorld = { ...demoConfig(world.basePort + 20), dpop: false };
 export type World = typeof world;
 
 export interface AuthorizationLogEntry {

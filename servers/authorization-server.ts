@@ -132,6 +132,8 @@ export async function startAuthorizationServer(
     features: {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
+      // Sender-constrained tokens: a client that sends a DPoP proof gets tokens bound to its key.
+      dPoP: { enabled: cfg.dpop },
       resourceIndicators: {
         enabled: true,
         // No resource requested -> no resource (the MCP servers would refuse such a token).

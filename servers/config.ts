@@ -83,6 +83,8 @@ export interface DemoConfig {
   redirectUri: string;
   /** Access-token lifetime in seconds. */
   accessTokenTtl: number;
+  /** DPoP (RFC 9449) at the authorization server: tokens bound to the client's key. Off with MCP_SW_AUTH_DPOP=0. */
+  dpop: boolean;
 }
 
 export function demoConfig(basePort = Number(process.env.MCP_SW_AUTH_BASE_PORT ?? 4170)): DemoConfig {
@@ -112,6 +114,7 @@ export function demoConfig(basePort = Number(process.env.MCP_SW_AUTH_BASE_PORT ?
     clientId: 'mcp-sw-auth-demo',
     redirectUri: `${appOrigin}/oauth/callback`,
     accessTokenTtl,
+    dpop: process.env.MCP_SW_AUTH_DPOP !== '0',
   };
 }
 

@@ -135,7 +135,7 @@ try {
   Authorization server  ${cfg.issuer}   (log: ${cfg.issuer}/__log)
   Notes MCP server      ${cfg.notesUrl}
   Calendar MCP server   ${cfg.calendarUrl}
-  Access tokens live ${cfg.accessTokenTtl}s.`);
+  Access tokens live ${cfg.accessTokenTtl}s; DPoP ${cfg.dpop ? "on: tokens are bound to the worker's key" : "off: bearer tokens"}.`);
   if (app) {
     console.log(`
   ➜  Open the app:  ${cfg.appOrigin}/

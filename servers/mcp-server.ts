@@ -30,6 +30,8 @@ import {
   type ToolAnnotations,
 } from '@modelcontextprotocol/server';
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+
+import { verifyDpopProof } from './dpop-proof.ts';
 import type { z } from 'zod';
 
 /** One tool of a server: the scope it needs, its input schema and what it does. */
@@ -105,7 +107,7 @@ export interface RunningMcpServer {
 const CORS_ALLOW_HEADERS =
   'Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID, DPoP, Mcp-Method, Mcp-Name';
 const CORS_ALLOW_METHODS = 'GET, POST, DELETE, OPTIONS';
-const CORS_EXPOSE_HEADERS = 'WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version';
+const CORS_EXPOSE_HEADERS = 'WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version, DPoP-Nonce';
 
 export async function startMcpServer(options: McpServerOptions): Promise<RunningMcpServer> {
   const { name, url, issuer, appOrigin, connectScope, tools } = options;
@@ -119,6 +121,8 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
     authorization_servers: [issuer],
     scopes_supported: scopes,
     bearer_methods_supported: ['header'],
+    // RFC 9449 §5.1: DPoP-bound tokens are accepted (and checked) too
+    dpop_signing_alg_values_supported: ['ES256', 'EdDSA'],
     resource_name: options.title ?? name,
   };
   const log: { requests: McpRequestLogEntry[] } = { requests: [] };
@@ -138,7 +142,7 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
     return jwks;
   }
 
-  async function verify(token: string): Promise<AuthInfo> {
+  async function verify(token: string): Promise<{ info: AuthInfo; payload: JWTPayload }> {
     const { payload } = await jwtVerify(token, await getJwks(), {
       issuer,
       audience: url,
@@ -146,7 +150,49 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
       algorithms: ['ES256', 'RS256'],
       requiredClaims: ['exp'],
     });
-    return authInfoFrom(token, payload);
+    return { info: authInfoFrom(token, payload), payload };
+  }
+
+  /**
+   * The token check every protected route shares: `Bearer <jwt>`, or `DPoP <jwt>` with a proof
+   * signed by the key the token is bound to (RFC 9449). A DPoP-bound token sent as a bearer token
+   * is refused: whoever holds only the token must not be able to use it.
+   */
+  async function authenticate(request: Request): Promise<AuthInfo | Response> {
+    const authorization = request.headers.get('authorization');
+    if (!authorization) return challenge(401, undefined, undefined);
+    const match = /^(Bearer|DPoP)\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(authorization);
+    if (!match?.[1] || !match[2]) return challenge(401, 'invalid_token', 'Malformed Authorization header, expected "Bearer <token>" or "DPoP <token>"');
+    const scheme = match[1].toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
+    const token = match[2];
+    let verified: Awaited<ReturnType<typeof verify>>;
+    try {
+      verified = await verify(token);
+    } catch (error) {
+      if (error instanceof joseErrors.JOSEError && !(error instanceof joseErrors.JWKSTimeout)) {
+        return challenge(401, 'invalid_token', tokenErrorDescription(error), scheme);
+      }
+      // The authorization server (its JWKS) is unreachable: not the client's fault, do not ask for a new token.
+      console.error(`[${name}] cannot verify tokens:`, error instanceof Error ? error.message : error);
+      return Response.json(
+        { error: 'temporarily_unavailable', error_description: 'Cannot reach the authorization server to verify the token' },
+        { status: 503, headers: { 'retry-after': '1' } },
+      );
+    }
+    const boundTo = (verified.payload.cnf as { jkt?: unknown } | undefined)?.jkt;
+    if (scheme === 'Bearer') {
+      if (boundTo !== undefined) return challenge(401, 'invalid_token', 'This access token is DPoP-bound: present it with the DPoP scheme and a proof', 'DPoP');
+      return verified.info;
+    }
+    const proof = request.headers.get('dpop');
+    if (!proof) return challenge(401, 'invalid_dpop_proof', 'A DPoP proof is required with a DPoP-bound token', 'DPoP');
+    try {
+      const thumbprint = await verifyDpopProof(proof, request.method, new URL(request.url), token);
+      if (thumbprint !== boundTo) return challenge(401, 'invalid_token', 'The DPoP proof was signed by a key the token is not bound to', 'DPoP');
+    } catch (error) {
+      return challenge(401, 'invalid_dpop_proof', error instanceof Error ? error.message : 'Invalid DPoP proof', 'DPoP');
+    }
+    return verified.info;
   }
 
   function authInfoFrom(token: string, payload: JWTPayload): AuthInfo {
@@ -210,8 +256,9 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
 
   function challenge(
     status: 401 | 403,
-    error: 'invalid_token' | 'insufficient_scope' | undefined,
+    error: 'invalid_token' | 'insufficient_scope' | 'invalid_dpop_proof' | undefined,
     description: string | undefined,
+    scheme: 'Bearer' | 'DPoP' = 'Bearer',
   ): Response {
     const params: string[] = [];
     if (error) params.push(`error="${error}"`);
@@ -220,50 +267,24 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
     const body = error
       ? { error, ...(description && { error_description: description }) }
       : { error: 'unauthorized', error_description: 'This MCP server needs a bearer access token' };
-    return Response.json(body, { status, headers: { 'www-authenticate': `Bearer ${params.join(', ')}` } });
+    const dpop = scheme === 'DPoP' ? 'algs="ES256 EdDSA", ' : '';
+    return Response.json(body, { status, headers: { 'www-authenticate': `${scheme} ${dpop}${params.join(', ')}` } });
   }
 
   async function serveMcp(request: Request): Promise<Response> {
-    const authorization = request.headers.get('authorization');
-    if (!authorization) return challenge(401, undefined, undefined);
-    const match = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(authorization);
-    if (!match?.[1]) return challenge(401, 'invalid_token', 'Malformed Authorization header, expected "Bearer <token>"');
-    let authInfo: AuthInfo;
-    try {
-      authInfo = await verify(match[1]);
-    } catch (error) {
-      if (error instanceof joseErrors.JOSEError && !(error instanceof joseErrors.JWKSTimeout)) {
-        return challenge(401, 'invalid_token', tokenErrorDescription(error));
-      }
-      // The authorization server (its JWKS) is unreachable: not the client's fault, do not ask for a new token.
-      console.error(`[${name}] cannot verify tokens:`, error instanceof Error ? error.message : error);
-      return Response.json(
-        { error: 'temporarily_unavailable', error_description: 'Cannot reach the authorization server to verify the token' },
-        { status: 503, headers: { 'retry-after': '1' } },
-      );
-    }
+    const authInfo = await authenticate(request);
+    if (authInfo instanceof Response) return authInfo;
     if (!authInfo.scopes.includes(connectScope)) {
-      return challenge(403, 'insufficient_scope', `This server needs the ${connectScope} scope`);
+      const scheme = request.headers.get('authorization')?.toLowerCase().startsWith('dpop ') ? 'DPoP' : 'Bearer';
+      return challenge(403, 'insufficient_scope', `This server needs the ${connectScope} scope`, scheme);
     }
     return mcp.fetch(request, { authInfo });
   }
 
   // --- bench-only routes (npm run bench) -------------------------------------------------------
   /** The bearer check of /mcp without the connect-scope requirement: any valid token for this server. */
-  async function benchAuth(request: Request): Promise<AuthInfo | Response> {
-    const authorization = request.headers.get('authorization');
-    if (!authorization) return challenge(401, undefined, undefined);
-    const match = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(authorization);
-    if (!match?.[1]) return challenge(401, 'invalid_token', 'Malformed Authorization header, expected "Bearer <token>"');
-    try {
-      return await verify(match[1]);
-    } catch (error) {
-      return challenge(401, 'invalid_token', tokenErrorDescription(error));
-    }
-  }
-
   async function serveBench(request: Request, route: string, query: URLSearchParams): Promise<Response> {
-    const auth = await benchAuth(request);
+    const auth = await authenticate(request);
     if (auth instanceof Response) return auth;
     if (route === 'stream' && request.method.toUpperCase() === 'GET') {
       // `bytes` of SSE in events of `chunk` bytes each ("data: xxx…\n\n"), as fast as the socket takes them.
@@ -410,7 +431,7 @@ async function describeRequest(request: Request): Promise<McpRequestLogEntry> {
     }
   }
   const authorization = request.headers.get('authorization');
-  const token = authorization?.replace(/^Bearer\s+/i, '').trim();
+  const token = authorization?.replace(/^(Bearer|DPoP)\s+/i, '').trim();
   if (token) {
     try {
       const payload = decodeJwt(token);

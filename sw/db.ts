@@ -6,6 +6,7 @@ import type { AuthorizationServer, ResourceServer } from 'oauth4webapi';
 import type { FlowResult, ServerRegistration, WorkerConfig } from './messages.ts';
 import type { LedgerRecord } from './ledger.ts';
 import type { ClientRecord } from './registration.ts';
+import type { TokenSet } from './tokens.ts';
 
 export interface PendingFlow {
   state: string;
@@ -42,6 +43,10 @@ interface Schema extends DBSchema {
   results: { key: 'latest'; value: FlowResult };
   /** Clients registered for us, per authorization server issuer. */
   clients: { key: string; value: ClientRecord };
+  /** The DPoP key pair (non-extractable CryptoKeys). */
+  keys: { key: 'dpop'; value: CryptoKeyPair };
+  /** DPoP-bound tokens only, per server id: useless without the key above. Bearer tokens never come here. */
+  tokens: { key: string; value: TokenSet };
 }
 
 export type Db = IDBPDatabase<Schema>;
@@ -49,7 +54,7 @@ export type Db = IDBPDatabase<Schema>;
 let opening: Promise<Db> | undefined;
 
 export function db(): Promise<Db> {
-  opening ??= openDB<Schema>('mcp-sw-auth', 2, {
+  opening ??= openDB<Schema>('mcp-sw-auth', 3, {
     upgrade(database, oldVersion, _newVersion, tx) {
       if (oldVersion < 1) {
         database.createObjectStore('servers', { keyPath: 'id' });
@@ -62,6 +67,10 @@ export function db(): Promise<Db> {
         database.createObjectStore('clients', { keyPath: 'issuer' });
         // version 1 flows lack the authorization server they went to: they cannot complete
         void tx.objectStore('flows').clear();
+      }
+      if (oldVersion < 3) {
+        database.createObjectStore('keys');
+        database.createObjectStore('tokens');
       }
     },
   });

@@ -4,6 +4,7 @@
 import * as oauth from 'oauth4webapi';
 import type { PendingFlow } from './db.ts';
 import { httpOptions } from './discovery.ts';
+import { dpopHandle, supportsDpop, withNonceRetry } from './dpop.ts';
 import { AuthError } from './errors.ts';
 import { clientAuthentication, oauthClient } from './registration.ts';
 import { parseScope } from './scopes.ts';
@@ -83,6 +84,7 @@ function toTokenSet(
     // RFC 6749 §5.1: scope may be omitted when it equals what was requested.
     scopes: response.scope !== undefined ? parseScope(response.scope) : [...fallbackScopes],
     accepted: false,
+    dpop: response.token_type.toLowerCase() === 'dpop',
   };
   if (refreshToken) token.refreshToken = refreshToken;
   return token;
@@ -95,23 +97,20 @@ function tokenError(cause: unknown, as: oauth.AuthorizationServer, what: string)
   fail('token_request_failed', `The ${what} at ${as.issuer} failed: ${cause instanceof Error ? cause.message : String(cause)}.`, cause);
 }
 
-function tokenRequestOptions(as: oauth.AuthorizationServer, resource: string): oauth.TokenEndpointRequestOptions {
-  return { ...httpOptions(new URL(as.token_endpoint ?? as.issuer)), additionalParameters: { resource } };
+async function tokenRequestOptions(as: oauth.AuthorizationServer, resource: string): Promise<oauth.TokenEndpointRequestOptions> {
+  const options: oauth.TokenEndpointRequestOptions = { ...httpOptions(new URL(as.token_endpoint ?? as.issuer)), additionalParameters: { resource } };
+  if (supportsDpop(as)) options.DPoP = await dpopHandle();
+  return options;
 }
 
 export async function exchangeCode(flow: PendingFlow, params: URLSearchParams): Promise<TokenSet> {
   const { authorizationServer: as, client, resource } = flow;
   try {
-    const response = await oauth.authorizationCodeGrantRequest(
-      as,
-      oauthClient(client),
-      clientAuthentication(client),
-      params,
-      flow.redirectUri,
-      flow.codeVerifier,
-      tokenRequestOptions(as, resource),
-    );
-    const body = await oauth.processAuthorizationCodeResponse(as, oauthClient(client), response);
+    const options = await tokenRequestOptions(as, resource);
+    const body = await withNonceRetry(async () => {
+      const response = await oauth.authorizationCodeGrantRequest(as, oauthClient(client), clientAuthentication(client), params, flow.redirectUri, flow.codeVerifier, options);
+      return oauth.processAuthorizationCodeResponse(as, oauthClient(client), response);
+    });
     return toTokenSet(body, { authorizationServer: as, client, resource }, flow.requested);
   } catch (cause) {
     return tokenError(cause, as, 'authorization code exchange');
@@ -122,9 +121,13 @@ export async function exchangeCode(flow: PendingFlow, params: URLSearchParams): 
 export async function refreshTokens(current: TokenSet): Promise<TokenSet> {
   const { authorizationServer: as, client, resource } = current;
   if (!current.refreshToken) throw new AuthError('token_request_failed', 'There is no refresh token to use.');
+  const refreshToken = current.refreshToken;
   try {
-    const response = await oauth.refreshTokenGrantRequest(as, oauthClient(client), clientAuthentication(client), current.refreshToken, tokenRequestOptions(as, resource));
-    const body = await oauth.processRefreshTokenResponse(as, oauthClient(client), response);
+    const options = await tokenRequestOptions(as, resource);
+    const body = await withNonceRetry(async () => {
+      const response = await oauth.refreshTokenGrantRequest(as, oauthClient(client), clientAuthentication(client), refreshToken, options);
+      return oauth.processRefreshTokenResponse(as, oauthClient(client), response);
+    });
     return toTokenSet(body, { authorizationServer: as, client, resource }, current.scopes, current.refreshToken);
   } catch (cause) {
     return tokenError(cause, as, 'token refresh');

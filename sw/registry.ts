@@ -3,7 +3,7 @@
 import { db, updateServer, type ServerRecord } from './db.ts';
 import { emptyLedger } from './ledger.ts';
 import type { ScopeStrategy, ServerRegistration, ServerState, WorkerBroadcast, WorkerConfig } from './messages.ts';
-import { dropToken, getToken } from './tokens.ts';
+import { dropToken, getToken, restoreTokens } from './tokens.ts';
 
 declare const self: ServiceWorkerGlobalScope;
 
@@ -28,6 +28,7 @@ export function ready(): Promise<void> {
     const database = await db();
     for (const record of await database.getAll('servers')) entries.set(record.id, entryFor(record));
     config = await database.get('config', 'config');
+    await restoreTokens();
     loaded = true;
   })();
   return loading;

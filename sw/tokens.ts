@@ -1,8 +1,9 @@
-// Access and refresh tokens live here, in the worker's memory only: never in IndexedDB, never in a
-// message. A restarted worker has none, and the next request is re-authorized for the whole
-// accumulated scope set.
-
+// Access and refresh tokens live here, in the worker's memory, never in a message. Bearer tokens
+// never leave that memory: a restarted worker has none, and the next request is re-authorized for
+// the whole accumulated scope set. DPoP-bound tokens are also written to IndexedDB, because they
+// are useless without the worker's non-extractable key (draft-ietf-oauth-browser-based-apps).
 import type { AuthorizationServer } from 'oauth4webapi';
+import { db } from './db.ts';
 import type { ClientRecord } from './registration.ts';
 
 export interface TokenSet {
@@ -17,6 +18,8 @@ export interface TokenSet {
   scopes: string[];
   /** False until a server has accepted it once: a fresh token refused at once is a configuration error, not a reason to loop. */
   accepted: boolean;
+  /** Bound to the worker's DPoP key (token_type DPoP): sent with a proof, and kept across restarts. */
+  dpop: boolean;
 }
 
 const EXPIRY_SKEW_MS = 10_000;
@@ -27,12 +30,28 @@ export function getToken(serverId: string): TokenSet | undefined {
   return tokens.get(serverId);
 }
 
-export function setToken(serverId: string, token: TokenSet): void {
+export async function setToken(serverId: string, token: TokenSet): Promise<void> {
+  const previous = tokens.get(serverId);
   tokens.set(serverId, token);
+  if (token.dpop) await (await db()).put('tokens', token, serverId);
+  else if (previous?.dpop) await (await db()).delete('tokens', serverId);
 }
 
 export function dropToken(serverId: string): void {
+  const previous = tokens.get(serverId);
   tokens.delete(serverId);
+  if (previous?.dpop) void db().then((database) => database.delete('tokens', serverId));
+}
+
+/** DPoP-bound tokens from before the worker (or the browser) restarted. */
+export async function restoreTokens(): Promise<void> {
+  const database = await db();
+  const keys = await database.getAllKeys('tokens');
+  for (const serverId of keys) {
+    const token = await database.get('tokens', serverId);
+    // it was in use before the restart: a refusal now means expiry or revocation, not a bad setup
+    if (token && !tokens.has(serverId)) tokens.set(serverId, { ...token, accepted: true });
+  }
 }
 
 export function isExpired(token: TokenSet, now = Date.now()): boolean {

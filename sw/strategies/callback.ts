@@ -28,7 +28,7 @@ async function complete(flow: PendingFlow, callback: URL): Promise<FlowResult> {
   // The callback is checked against the authorization server the flow went to, as recorded then.
   const params = validateCallback(flow, callback);
   const token = await exchangeCode(flow, params);
-  setToken(server.id, token);
+  await setToken(server.id, token);
   await change(server.id, (r) => applyGrant(r, flow.requested, token.scopes, Date.now()));
   return { serverId: server.id, at: Date.now(), outcome: 'granted', granted: token.scopes, resume: flow.resume };
 }

@@ -4,18 +4,47 @@
 // included.
 import { parseBearerChallenge } from '../challenge.ts';
 import type { ServerRecord } from '../db.ts';
-import { forget } from '../discovery.ts';
+import * as oauth from 'oauth4webapi';
+import { forget, isLoopback } from '../discovery.ts';
+import { dpopHandle, withNonceRetry } from '../dpop.ts';
 import { toErrorInfo } from '../errors.ts';
 import { applyChallenge, applyError, applyRefresh, scopeNotGranted } from '../ledger.ts';
 import { refreshTokens } from '../oauth.ts';
 import { change, getServer, strategy } from '../registry.ts';
 import { dropToken, getToken, isExpired, refreshOnce, setToken, type TokenSet } from '../tokens.ts';
 
+function forward(request: Request, headers: Headers, body: ArrayBuffer | undefined): Promise<Response> {
+  return fetch(new Request(request, body === undefined ? { headers } : { headers, body }));
+}
+
 function send(request: Request, body: ArrayBuffer | undefined, token: TokenSet | undefined): Promise<Response> {
   const headers = new Headers(request.headers);
+  headers.delete('Authorization');
+  headers.delete('DPoP');
+  if (token?.dpop) return sendWithProof(request, body, token, headers);
   if (token) headers.set('Authorization', `Bearer ${token.accessToken}`);
-  else headers.delete('Authorization');
-  return fetch(new Request(request, body === undefined ? { headers } : { headers, body }));
+  return forward(request, headers, body);
+}
+
+/**
+ * A DPoP-bound token goes with a fresh proof for this very request (oauth4webapi signs it with the
+ * worker's key), and once more with the server's nonce when the server asks for one.
+ */
+async function sendWithProof(request: Request, body: ArrayBuffer | undefined, token: TokenSet, headers: Headers): Promise<Response> {
+  const url = new URL(request.url);
+  const options: oauth.ProtectedResourceRequestOptions = {
+    DPoP: await dpopHandle(),
+    [oauth.allowInsecureRequests]: isLoopback(url),
+    [oauth.customFetch]: (_url, init) => forward(request, new Headers(init.headers), body),
+  };
+  const attempt = () => oauth.protectedResourceRequest(token.accessToken, request.method, url, headers, null, options);
+  try {
+    return await withNonceRetry(attempt);
+  } catch (error) {
+    // Any other challenge is an ordinary 401/403 for the code below to read.
+    if (error instanceof oauth.WWWAuthenticateChallengeError) return error.response;
+    throw error;
+  }
 }
 
 /** "tools/call add-note", for the timeline and error messages; only read when a challenge arrives. */
@@ -43,7 +72,7 @@ function refresh(server: ServerRecord, current: TokenSet): Promise<TokenSet | un
     if (latest !== current) return undefined;
     try {
       const next = await refreshTokens(current);
-      setToken(server.id, next);
+      await setToken(server.id, next);
       await change(server.id, (r) => applyRefresh(r, next.scopes, Date.now()));
       return next;
     } catch (error) {
