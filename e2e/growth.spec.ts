@@ -46,6 +46,8 @@ test('scope grows one authorization per new scope, each asking for the union, on
     'notes:read notes:write notes:delete notes:export',
   ]);
   await expect(page.getByTestId('auth-count-notes')).toHaveText('4');
+  // the demo's authorization server binds tokens to the worker's DPoP key
+  await expect(page.getByTestId('binding-notes')).toHaveText('DPoP-bound token');
   await expect(page.getByTestId('granted-notes').locator('.chip.granted')).toHaveText(['notes:read', 'notes:write', 'notes:delete', 'notes:export']);
 
   // every earlier operation still works after the later grants, with no new authorization

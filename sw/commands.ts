@@ -4,7 +4,7 @@ import { discover, resourceIndicator } from './discovery.ts';
 import { clientFor } from './registration.ts';
 import { AuthError, toErrorInfo } from './errors.ts';
 import { applyError, applyRedirect, applyRetry, applySignOut } from './ledger.ts';
-import type { WorkerReply, WorkerRequest } from './messages.ts';
+import type { FlowResult, WorkerReply, WorkerRequest } from './messages.ts';
 import { buildAuthorizationRequest } from './oauth.ts';
 import { allServers, change, configure, getConfig, getServer, ready, setStrategy, strategy, toState } from './registry.ts';
 import { dropToken } from './tokens.ts';
@@ -24,6 +24,15 @@ function sameOriginPath(returnTo: string): string {
 }
 
 const RESULT_LIFETIME_MS = 60_000;
+
+/** The outcome of the last callback, handed out once, and only to a page that asks right after it. */
+async function takeResult(): Promise<FlowResult | undefined> {
+  const tx = (await db()).transaction('results', 'readwrite');
+  const result = await tx.store.get('latest');
+  if (result) await tx.store.delete('latest');
+  await tx.done;
+  return result && Date.now() - result.at < RESULT_LIFETIME_MS ? result : undefined;
+}
 
 /**
  * How long another window's authorization counts as in flight. Past it (an abandoned flow) any
@@ -110,9 +119,11 @@ async function startAuthorization({ serverId, returnTo, resume, requester }: Aut
 async function run(request: WorkerRequest, requester: string): Promise<WorkerReply> {
   await ready();
   switch (request.type) {
-    case 'configure':
+    case 'configure': {
       await configure(request.config, request.servers);
-      return snapshot();
+      const result = await takeResult();
+      return snapshot(result ? { result } : {});
+    }
     case 'state':
     case 'ping':
       return snapshot();
@@ -125,15 +136,6 @@ async function run(request: WorkerRequest, requester: string): Promise<WorkerRep
         requester,
       });
       return snapshot(url ? { authorizationUrl: url } : inFlight ? { inFlight } : {});
-    }
-    case 'take-result': {
-      const database = await db();
-      const tx = database.transaction('results', 'readwrite');
-      const result = await tx.store.get('latest');
-      if (result) await tx.store.delete('latest');
-      await tx.done;
-      // Meant for the page the callback redirected to, which asks at once; an old one is stale.
-      return result && Date.now() - result.at < RESULT_LIFETIME_MS ? snapshot({ result }) : snapshot();
     }
     case 'sign-out':
       dropToken(request.serverId);

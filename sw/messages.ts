@@ -79,6 +79,8 @@ export interface ServerState extends ServerRegistration {
   authorizations: number;
   /** The worker holds a usable access token for this server. */
   authorized: boolean;
+  /** How that token is bound: to the worker's DPoP key, or a plain bearer token. */
+  binding?: 'dpop' | 'bearer';
   /** Set when a challenge needs an authorization the page has not started yet. */
   pending?: { challenged: string[]; requested: string[]; trigger: Trigger; at: number };
   error?: AuthErrorInfo;
@@ -98,12 +100,14 @@ export interface FlowResult {
 
 /** Page → worker requests, answered on the MessagePort sent along. */
 export type WorkerRequest =
-  /** `strategy` omitted keeps the one stored (the user's last choice). */
+  /**
+   * `strategy` omitted keeps the one stored (the user's last choice). The reply carries the result
+   * of the authorization the page has just come back from, if any (taken: handed out once).
+   */
   | { type: 'configure'; config: Omit<WorkerConfig, 'strategy'> & { strategy?: ScopeStrategy }; servers: ServerRegistration[] }
   | { type: 'state' }
   /** `force` starts a new authorization even while another tab has one in flight. */
   | { type: 'authorize'; serverId: string; returnTo: string; resume?: unknown; force?: boolean }
-  | { type: 'take-result' }
   | { type: 'sign-out'; serverId: string }
   | { type: 'set-strategy'; strategy: ScopeStrategy }
   | { type: 'log-retry'; serverId: string; operation: string; ok: boolean; detail?: string }

@@ -77,6 +77,7 @@ export function toState(record: ServerRecord): ServerState {
     authorized: token !== undefined,
     timeline: record.timeline,
   };
+  if (token) state.binding = token.dpop ? 'dpop' : 'bearer';
   if (record.pending) state.pending = record.pending;
   if (record.error) state.error = record.error;
   return state;

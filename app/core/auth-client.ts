@@ -121,10 +121,9 @@ export class McpAuthClient {
     const client: ClientConfig = { clientId, clientSecret, clientMetadataUrl, clientName, offlineAccess };
     for (const key of Object.keys(client) as Array<keyof ClientConfig>) if (client[key] === undefined) delete client[key];
     const config = { ...client, callbackPath, ...(strategy ? { strategy } : {}) };
-    await this.#request({ type: 'configure', config, servers: this.#options.servers });
+    const { result } = await this.#request({ type: 'configure', config, servers: this.#options.servers });
     const timer = setInterval(() => void this.#channel?.request({ type: 'ping' }).catch(() => undefined), KEEPALIVE_MS);
     this.#stop.push(() => clearInterval(timer));
-    const { result } = await this.#request({ type: 'take-result' });
     this.#set({ ready: true, ...(result ? { lastResult: result } : {}) });
     if (result?.outcome === 'granted' && result.resume !== undefined) {
       const server = this.#snapshot.servers[result.serverId];

@@ -23,10 +23,17 @@ export async function connectWorker(scriptUrl: string, callbackPath: string): Pr
   const url = new URL(scriptUrl, location.href);
   url.searchParams.set('callback', callbackPath);
   const container = navigator.serviceWorker;
-  await container.register(url.href, { type: 'module', scope: '/' });
-  await container.ready;
-  if (!container.controller) {
-    await new Promise<void>((resolve) => container.addEventListener('controllerchange', () => resolve(), { once: true }));
+  const registering = container.register(url.href, { type: 'module', scope: '/' });
+  if (container.controller?.scriptURL === url.href) {
+    // Already in control (every load after the first): the page need not wait for the browser's
+    // update check, which now and then stalls for seconds.
+    registering.catch(() => undefined);
+  } else {
+    await registering;
+    await container.ready;
+    if (!container.controller) {
+      await new Promise<void>((resolve) => container.addEventListener('controllerchange', () => resolve(), { once: true }));
+    }
   }
 
   return {

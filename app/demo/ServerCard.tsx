@@ -104,6 +104,11 @@ export function ServerCard({ server, session }: { server: DemoServer; session: M
           </div>
           <p className="count">
             Authorizations: <strong data-testid={`auth-count-${server.id}`}>{view.authorizations}</strong>
+            {view.server?.binding && (
+              <span className={`binding ${view.server.binding}`} data-testid={`binding-${server.id}`} title={view.server.binding === 'dpop' ? 'The token is bound to a key the worker cannot export: stolen, it is useless.' : 'A plain bearer token, kept only in the worker\'s memory.'}>
+                {view.server.binding === 'dpop' ? 'DPoP-bound token' : 'bearer token'}
+              </span>
+            )}
           </p>
           <h3>Timeline</h3>
           <ol className="timeline" data-testid={`timeline-${server.id}`}>

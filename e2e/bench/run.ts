@@ -1070,10 +1070,14 @@ async function main(): Promise<number> {
           }
         }
       }
-      await pageW.getByTestId('prompt-notes').waitFor({ timeout: 10_000 });
-      const promptText = (await pageW.getByTestId('prompt-notes').textContent()) ?? '';
-      await authorizeInUi(pageW, 'notes');
-      await outputLine(pageW, 'notes', 'connect + tools/list');
+      // Bearer tokens die with the worker, so a prompt follows; DPoP-bound ones (BENCH_DPOP=1) survive it.
+      const prompt = pageW.getByTestId('prompt-notes');
+      const prompted = await prompt.waitFor({ timeout: 10_000 }).then(() => true, () => false);
+      const promptText = prompted ? ((await prompt.textContent()) ?? '') : '';
+      if (prompted) {
+        await authorizeInUi(pageW, 'notes');
+        await outputLine(pageW, 'notes', 'connect + tools/list');
+      }
       await runTool(pageW, 'notes', 'add-note', { text: 'after the restart' });
       const add = await outputLine(pageW, 'notes', 'tools/call add-note');
       const after = (await authorizations(cfg.notesUrl)).slice(before);

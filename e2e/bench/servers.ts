@@ -20,6 +20,9 @@ if (import.meta.main) {
   const outDir = process.argv[2];
   if (!outDir) throw new Error('usage: node e2e/bench/servers.ts <outDir>');
   process.env.MCP_SW_AUTH_BENCH = '1'; // bench routes on the MCP servers
+  // Bearer tokens on both sides, so that "with the worker" and "without" send the same request.
+  // BENCH_DPOP=1 measures the worker with DPoP instead (each request then also carries a proof).
+  if (process.env.BENCH_DPOP !== '1') process.env.MCP_SW_AUTH_DPOP = '0';
   const cfg = demoConfig(BENCH_BASE_PORT);
   const closers: Array<() => Promise<unknown>> = [];
   const stop = async () => {

@@ -138,6 +138,20 @@ function report(runs: Run[], columns: string[], seconds: number, measured: strin
   return lines.join('\n');
 }
 
+/** The README shows the latest full run: the summary line and the table, between two markers. */
+async function updateReadme(markdown: string): Promise<void> {
+  const readme = join(ROOT, 'README.md');
+  const text = await readFile(readme, 'utf8');
+  const start = '<!-- conformance-table:start -->';
+  const end = '<!-- conformance-table:end -->';
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from === -1 || to < from) return;
+  const lines = markdown.split('\n');
+  const table = lines.filter((line) => line.startsWith('|') || line.startsWith('**'));
+  await writeFile(readme, `${text.slice(0, from + start.length)}\n${table.join('\n')}\n${text.slice(to)}`);
+}
+
 const filters = process.argv.slice(2);
 const plan: Array<{ scenario: string; version: string }> = [];
 for (const version of SPEC_VERSIONS) {
@@ -162,6 +176,7 @@ const markdown = report(runs, columns, (performance.now() - started) / 1000, awa
 console.log(`\n${markdown}`);
 if (filters.length === 0) {
   await writeFile(RESULTS, markdown);
-  console.error(`Written to ${RESULTS}`);
+  await updateReadme(markdown);
+  console.error(`Written to ${RESULTS} and the table in README.md`);
 }
 process.exit(runs.every((r) => r.exitCode === 0) ? 0 : 1);
