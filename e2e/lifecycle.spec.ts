@@ -1,26 +1,8 @@
-import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { asLog, authorizationScopes, authorize, bearerWorld, lastOutput, openDemo, resetLogs, runTool, shortLivedWorld, world, type World } from './world.ts';
-
-async function stopWorker(context: BrowserContext, page: Page): Promise<void> {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('ServiceWorker.enable');
-  await cdp.send('ServiceWorker.stopAllWorkers');
-  await cdp.detach();
-}
-
-async function growToReadWrite(page: Page, user: string, w: World): Promise<void> {
-  await resetLogs(w);
-  await openDemo(page);
-  await page.getByTestId('connect-notes').click();
-  await authorize(page, 'notes', user, 'Allow', w);
-  await expect(page.getByTestId('tool-notes-add-note')).toBeVisible();
-  await runTool(page, 'notes', 'add-note', { text: 'before the restart' });
-  await authorize(page, 'notes', user, 'Allow', w);
-  await expect(lastOutput(page, 'notes')).toContainText('Added note');
-}
+import { expect, test } from '@playwright/test';
+import { asLog, authorizationScopes, authorize, authorizeReadWrite, bearerWorld, lastOutput, openDemo, resetLogs, runTool, shortLivedWorld, stopWorker, world } from './world.ts';
 
 test('DPoP-bound tokens survive a worker restart: no new authorization', async ({ page, context }) => {
-  await growToReadWrite(page, 'frank', world);
+  await authorizeReadWrite(page, 'frank', world);
   await stopWorker(context, page);
   await runTool(page, 'notes', 'add-note', { text: 'after the restart' });
   await expect(lastOutput(page, 'notes')).toContainText('Added note');
@@ -32,7 +14,7 @@ test.describe('bearer tokens (DPoP off)', () => {
   test.use({ baseURL: bearerWorld.appOrigin });
 
   test('a worker that lost its tokens re-authorizes the whole accumulated set in one go', async ({ page, context }) => {
-    await growToReadWrite(page, 'frank', bearerWorld);
+    await authorizeReadWrite(page, 'frank', bearerWorld);
     // Chromium stops the worker: its memory, and with it every bearer token, is gone
     await stopWorker(context, page);
 

@@ -13,16 +13,11 @@ import {
   runTool,
   shortLivedWorld,
   bearerWorld,
+  stopWorker,
+  authorizeReadWrite,
   world,
   type World,
 } from './world.ts';
-
-async function stopWorker(context: BrowserContext, page: Page): Promise<void> {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('ServiceWorker.enable');
-  await cdp.send('ServiceWorker.stopAllWorkers');
-  await cdp.detach();
-}
 
 test('the worker stopped after the challenge, at the login page and at the consent page: the flow still completes', async ({ page, context }) => {
   await resetLogs();
@@ -89,17 +84,6 @@ test('a token goes only to its own server: not to a third origin, not across a c
   }
 });
 
-async function authorizedNotes(page: Page, user: string, w: World): Promise<void> {
-  await resetLogs(w);
-  await openDemo(page);
-  await page.getByTestId('connect-notes').click();
-  await authorize(page, 'notes', user, 'Allow', w);
-  await expect(page.getByTestId('tool-notes-add-note')).toBeVisible();
-  await runTool(page, 'notes', 'add-note', { text: 'two scopes' });
-  await authorize(page, 'notes', user, 'Allow', w);
-  await expect(lastOutput(page, 'notes')).toContainText('Added note');
-}
-
 async function concurrentListNotes(page: Page, count: number, w: World): Promise<number[]> {
   return page.evaluate(
     async ({ url, count }) => {
@@ -135,7 +119,7 @@ test.describe('DPoP-bound tokens that expire within seconds', () => {
   test.use({ baseURL: w.appOrigin });
 
   test('20 concurrent requests on an expired access token make exactly one refresh request', async ({ page }) => {
-    await authorizedNotes(page, 'mia', w);
+    await authorizeReadWrite(page, 'mia', w);
     await page.waitForTimeout(2_500); // past the worker's expiry margin
     await resetLogs(w);
     const statuses = await concurrentListNotes(page, 20, w);
@@ -146,7 +130,7 @@ test.describe('DPoP-bound tokens that expire within seconds', () => {
 
   test('a stolen refresh token is useless without the worker\'s key, and the worker carries on', async ({ page, context }) => {
     const refreshTokens = captureRefreshTokens(context, w);
-    await authorizedNotes(page, 'nina', w);
+    await authorizeReadWrite(page, 'nina', w);
     const stolen = await refreshElsewhere(w, refreshTokens.at(-1)!);
     expect(stolen.status).toBe(400);
     await page.waitForTimeout(2_500);
@@ -158,7 +142,7 @@ test.describe('DPoP-bound tokens that expire within seconds', () => {
   });
 
   test('the worker stopped during a refresh: nothing is lost, and at most one authorization follows', async ({ page, context }) => {
-    await authorizedNotes(page, 'olga', w);
+    await authorizeReadWrite(page, 'olga', w);
     await page.waitForTimeout(2_500);
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (release = resolve));
@@ -196,7 +180,7 @@ test.describe('bearer tokens (DPoP off) that expire within seconds', () => {
 
   test('a refresh token spent elsewhere (grant revoked) ends in one re-authorization for the whole set', async ({ page, context }) => {
     const refreshTokens = captureRefreshTokens(context, w);
-    await authorizedNotes(page, 'noah', w);
+    await authorizeReadWrite(page, 'noah', w);
     // someone else spends the worker's refresh token first: oidc-provider rotates it, and the
     // worker's later use is a reuse, for which the whole grant is revoked
     expect((await refreshElsewhere(w, refreshTokens.at(-1)!)).status).toBe(200);

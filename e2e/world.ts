@@ -169,3 +169,23 @@ export async function ledger(page: Page, serverId: string): Promise<{ requested:
     serverId,
   );
 }
+
+/** Chromium stops the app's service worker, as it does with an idle one: its memory is gone. */
+export async function stopWorker(context: BrowserContext, page: Page): Promise<void> {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.stopAllWorkers');
+  await cdp.detach();
+}
+
+/** A fresh page authorized for notes:read, then notes:write (two authorizations). */
+export async function authorizeReadWrite(page: Page, user: string, w: World = world): Promise<void> {
+  await resetLogs(w);
+  await openDemo(page);
+  await page.getByTestId('connect-notes').click();
+  await authorize(page, 'notes', user, 'Allow', w);
+  await expect(page.getByTestId('tool-notes-add-note')).toBeVisible();
+  await runTool(page, 'notes', 'add-note', { text: 'two scopes' });
+  await authorize(page, 'notes', user, 'Allow', w);
+  await expect(lastOutput(page, 'notes')).toContainText('Added note');
+}

@@ -13,6 +13,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { startAuthorizationServer } from './authorization-server.ts';
 import { startCalendarServer } from './calendar.ts';
 import { demoConfig, type DemoConfig } from './config.ts';
+import { CookieJar } from './cookie-jar.ts';
 import { startNotesServer } from './notes.ts';
 
 const cfg = demoConfig(Number(process.env.MCP_SW_AUTH_SMOKE_BASE_PORT ?? 4370));
@@ -38,42 +39,14 @@ function parseChallenge(header: string | null): Record<string, string> | undefin
   return out;
 }
 
-// --- a tiny cookie jar (name + path; enough for oidc-provider's cookies) -----------------------
-interface Cookie { name: string; value: string; path: string }
-const jar = new Map<string, Cookie>();
-function storeCookies(response: Response, requestUrl: URL): void {
-  for (const line of response.headers.getSetCookie()) {
-    const [pair = '', ...attrs] = line.split(';').map((s) => s.trim());
-    const eq = pair.indexOf('=');
-    const name = pair.slice(0, eq);
-    const value = pair.slice(eq + 1);
-    let path = requestUrl.pathname.replace(/\/[^/]*$/, '') || '/';
-    let expired = false;
-    for (const attr of attrs) {
-      const [k = '', v = ''] = attr.split('=');
-      if (k.toLowerCase() === 'path') path = v;
-      if (k.toLowerCase() === 'expires' && Date.parse(v) < Date.now()) expired = true;
-      if (k.toLowerCase() === 'max-age' && Number(v) <= 0) expired = true;
-    }
-    const key = `${name};${path}`;
-    if (expired || value === '') jar.delete(key);
-    else jar.set(key, { name, value, path });
-  }
-}
-function cookieHeader(url: URL): string {
-  return [...jar.values()]
-    .filter((c) => url.pathname === c.path || url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`))
-    .sort((a, b) => b.path.length - a.path.length)
-    .map((c) => `${c.name}=${c.value}`)
-    .join('; ');
-}
+const jar = new CookieJar();
 async function browse(url: string | URL, init: RequestInit = {}): Promise<Response> {
   const target = new URL(url);
   const headers = new Headers(init.headers);
-  const cookies = cookieHeader(target);
+  const cookies = jar.header(target);
   if (cookies) headers.set('cookie', cookies);
   const response = await fetch(target, { ...init, headers, redirect: 'manual' });
-  storeCookies(response, target);
+  jar.store(response, target);
   return response;
 }
 

@@ -148,8 +148,9 @@ async function updateReadme(markdown: string): Promise<void> {
   const to = text.indexOf(end);
   if (from === -1 || to < from) return;
   const lines = markdown.split('\n');
-  const table = lines.filter((line) => line.startsWith('|') || line.startsWith('**'));
-  await writeFile(readme, `${text.slice(0, from + start.length)}\n${table.join('\n')}\n${text.slice(to)}`);
+  const summary = lines.filter((line) => line.startsWith('**'));
+  const table = lines.filter((line) => line.startsWith('|'));
+  await writeFile(readme, `${text.slice(0, from + start.length)}\n${[...summary, '', ...table].join('\n')}\n${text.slice(to)}`);
 }
 
 const filters = process.argv.slice(2);
