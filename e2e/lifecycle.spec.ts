@@ -10,6 +10,30 @@ test('DPoP-bound tokens survive a worker restart: no new authorization', async (
   expect(await authorizationScopes(world.notesUrl)).toHaveLength(2);
 });
 
+test('DPoP-bound tokens survive a browser restart: no new authorization', async ({ playwright, launchOptions }, testInfo) => {
+  // a real profile on disk, closed and opened again, as when the user quits and restarts the browser
+  const profile = testInfo.outputPath('profile');
+  const open = async () => {
+    const context = await playwright.chromium.launchPersistentContext(profile, { ...launchOptions, baseURL: world.appOrigin, viewport: { width: 1280, height: 800 } });
+    return { context, page: context.pages()[0] ?? (await context.newPage()) };
+  };
+  let { context, page } = await open();
+  await authorizeReadWrite(page, 'quinn');
+  await context.close();
+
+  ({ context, page } = await open());
+  try {
+    await openDemo(page);
+    await expect(page.getByTestId('tool-notes-add-note')).toBeVisible(); // reconnected with the stored token
+    await runTool(page, 'notes', 'add-note', { text: 'after a browser restart' });
+    await expect(lastOutput(page, 'notes')).toContainText('Added note');
+    await expect(page.getByTestId('binding-notes')).toHaveText('DPoP-bound token');
+    expect(await authorizationScopes(world.notesUrl)).toHaveLength(2);
+  } finally {
+    await context.close();
+  }
+});
+
 test.describe('bearer tokens (DPoP off)', () => {
   test.use({ baseURL: bearerWorld.appOrigin });
 

@@ -57,6 +57,9 @@ export function validateCallback(flow: PendingFlow, callback: URL): URLSearchPar
       );
     }
     const message = cause instanceof Error ? cause.message : String(cause);
+    if (message.includes('"iss"') && message.includes('missing')) {
+      return fail('iss_mismatch', `The callback carries no issuer (iss), although ${as.issuer} says it always sends one (RFC 9207), so the response was refused without being used. Start the authorization again.`, cause);
+    }
     if (message.includes('"iss"')) {
       // Per RFC 9207 a mismatch means a mix-up attack may be under way: show nothing the response said.
       return fail('iss_mismatch', `The callback's issuer (iss) does not match ${as.issuer}, so the response was refused without being used. Start the authorization again.`, cause);
