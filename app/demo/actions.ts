@@ -39,7 +39,7 @@ export async function runAction(client: McpAuthClient, sessions: Map<string, Mcp
     if (retried) await client.logRetry(action.serverId, operation, true);
   } catch (error) {
     if (error instanceof AuthorizationRequiredError) {
-      consoleStore.log(action.serverId, { operation, kind: 'auth', text: `Needs authorization for ${error.scopes.join(' ')}` });
+      consoleStore.log(action.serverId, { operation, kind: 'auth', text: `Waiting for an authorization (it will ask for ${error.scopes.join(' ')})` });
     } else if (error instanceof McpAuthError) {
       consoleStore.log(action.serverId, { operation, kind: 'error', text: error.message });
     } else {
