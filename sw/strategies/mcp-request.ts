@@ -2,9 +2,9 @@
 // refresh an expired one (once, single-flight), and turn a 401/403 challenge into a ledger change
 // the app is told about. The server's response always goes back to the page unchanged, streams
 // included.
+import * as oauth from 'oauth4webapi';
 import { parseBearerChallenge } from '../challenge.ts';
 import type { ServerRecord } from '../db.ts';
-import * as oauth from 'oauth4webapi';
 import { forget, isLoopback } from '../discovery.ts';
 import { dpopHandle, withNonceRetry } from '../dpop.ts';
 import { toErrorInfo } from '../errors.ts';
