@@ -36,7 +36,8 @@ export async function runAction(client: McpAuthClient, sessions: Map<string, Mcp
         consoleStore.update(action.serverId, (s) => ({ ...s, tools }));
       }
     }
-    if (retried) await client.logRetry(action.serverId, operation, true);
+    // The timeline entry is not worth holding the console for (a worker stopped mid-reply answers never).
+    if (retried) void client.logRetry(action.serverId, operation, true).catch(() => undefined);
   } catch (error) {
     if (error instanceof AuthorizationRequiredError) {
       consoleStore.log(action.serverId, { operation, kind: 'auth', text: `Waiting for an authorization (it will ask for ${error.scopes.join(' ')})` });
@@ -45,7 +46,7 @@ export async function runAction(client: McpAuthClient, sessions: Map<string, Mcp
     } else {
       consoleStore.log(action.serverId, { operation, kind: 'error', text: error instanceof Error ? error.message : String(error) });
     }
-    if (retried) await client.logRetry(action.serverId, operation, false, error instanceof Error ? error.message : String(error)).catch(() => undefined);
+    if (retried) void client.logRetry(action.serverId, operation, false, error instanceof Error ? error.message : String(error)).catch(() => undefined);
   } finally {
     consoleStore.update(action.serverId, (s) => ({ ...s, busy: undefined }));
   }

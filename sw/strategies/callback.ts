@@ -34,6 +34,15 @@ async function complete(flow: PendingFlow, callback: URL): Promise<FlowResult> {
 }
 
 export async function handleCallback(request: Request): Promise<Response> {
+  try {
+    return await answerCallback(request);
+  } catch {
+    // Never leave the user on a browser error page with the code in the address bar.
+    return Response.redirect(self.registration.scope, 303);
+  }
+}
+
+async function answerCallback(request: Request): Promise<Response> {
   const callback = new URL(request.url);
   const state = callback.searchParams.get('state');
   const flow = state ? await takeFlow(state) : undefined;

@@ -142,7 +142,11 @@ async function answer(request: Request, serverId: string): Promise<Response> {
       response = retried;
     }
   }
-  await onChallenge(server, response, token, describeOperation(body, request.method));
+  try {
+    await onChallenge(server, response, token, describeOperation(body, request.method));
+  } catch {
+    // Recording the challenge failed (IndexedDB unavailable): the page still gets the server's answer.
+  }
   return response;
 }
 
