@@ -87,6 +87,7 @@ test('a callback whose iss is not the authorization server is refused without be
   await page.getByTestId('authorize-notes').click();
   const flowState = new URL((await authorizationRequest).url()).searchParams.get('state');
   expect(flowState).toBeTruthy();
+  await page.waitForURL((url) => url.origin === world.issuer && url.pathname.startsWith('/interaction/'));
   await page.goto(`${world.redirectUri}?code=stolen&state=${flowState}&iss=${encodeURIComponent('https://evil.example')}`);
   await expect(page.getByTestId('last-result')).toContainText('issuer (iss) does not match');
   await expect(page.getByTestId('error-notes')).toContainText('iss');
