@@ -1,6 +1,7 @@
 // The worker's IndexedDB: the schema is declared once here. It holds the scope ledger, discovered
-// metadata, the worker's configuration, pending authorization flows (single use) and the outcome
-// of the last flow. It never holds an access or refresh token.
+// metadata, client registrations, the worker's configuration, pending authorization flows (single
+// use), the outcome of the last flow, and the DPoP key with the tokens bound to it. It never holds a
+// bearer token.
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { AuthorizationServer, ResourceServer } from 'oauth4webapi';
 import type { FlowResult, ServerRegistration, WorkerConfig } from './messages.ts';
