@@ -68,6 +68,8 @@ test('with "Redirect without asking" on, a challenge goes straight to the author
   await page.getByRole('button', { name: 'Allow' }).click();
   await expect(page.getByTestId('tool-notes-list-notes')).toBeVisible();
   expect(await authorizationScopes(world.notesUrl)).toEqual(['notes:read']);
+  // the choice outlives the redirect: the worker keeps it
+  await expect(page.getByTestId('auto-redirect')).toBeChecked();
 });
 
 test.describe('with access tokens that expire within seconds', () => {

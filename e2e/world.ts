@@ -188,4 +188,7 @@ export async function authorizeReadWrite(page: Page, user: string, w: World = wo
   await runTool(page, 'notes', 'add-note', { text: 'two scopes' });
   await authorize(page, 'notes', user, 'Allow', w);
   await expect(lastOutput(page, 'notes')).toContainText('Added note');
+  // the retried call also fetches the tool list again; let it finish before the test goes on
+  await expect(page.getByTestId('tool-notes-list-notes')).toBeVisible();
+  await expect(page.getByTestId('connect-notes')).toBeEnabled();
 }

@@ -6,7 +6,7 @@ import { AuthError, toErrorInfo } from './errors.ts';
 import { applyError, applyRedirect, applyRetry, applySignOut } from './ledger.ts';
 import type { FlowResult, WorkerReply, WorkerRequest } from './messages.ts';
 import { buildAuthorizationRequest } from './oauth.ts';
-import { allServers, change, configure, getConfig, getServer, ready, setStrategy, strategy, toState } from './registry.ts';
+import { allServers, autoRedirect, change, configure, getConfig, getServer, ready, setPreferences, strategy, toState } from './registry.ts';
 import { dropToken } from './tokens.ts';
 import { FLOW_LIFETIME_MS } from './strategies/callback.ts';
 import { settled } from './strategies/mcp-request.ts';
@@ -14,7 +14,7 @@ import { settled } from './strategies/mcp-request.ts';
 declare const self: ServiceWorkerGlobalScope;
 
 function snapshot(extra: Partial<Extract<WorkerReply, { ok: true }>> = {}): WorkerReply {
-  return { ok: true, servers: allServers().map(toState), strategy: strategy(), ...extra };
+  return { ok: true, servers: allServers().map(toState), strategy: strategy(), autoRedirect: autoRedirect(), ...extra };
 }
 
 function sameOriginPath(returnTo: string): string {
@@ -141,8 +141,8 @@ async function run(request: WorkerRequest, requester: string): Promise<WorkerRep
       dropToken(request.serverId);
       await change(request.serverId, (r) => applySignOut(r, Date.now()));
       return snapshot();
-    case 'set-strategy':
-      await setStrategy(request.strategy);
+    case 'set-preferences':
+      await setPreferences(request.preferences);
       return snapshot();
     case 'log-retry':
       await change(request.serverId, (r) => applyRetry(r, request.operation, request.ok, Date.now(), request.detail));

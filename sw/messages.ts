@@ -30,7 +30,12 @@ export interface WorkerConfig extends ClientConfig {
   /** Path on this origin the authorization server redirects back to. */
   callbackPath: string;
   strategy: ScopeStrategy;
+  /** Start the redirect as soon as a server asks for more scope, without the user's confirmation. */
+  autoRedirect?: boolean;
 }
+
+/** The user's choices, kept by the worker so that they survive the redirect. */
+export type Preferences = Pick<WorkerConfig, 'strategy' | 'autoRedirect'>;
 
 /** Why an authorization became necessary: what the user was doing when the server said no. */
 export interface Trigger {
@@ -101,7 +106,7 @@ export interface FlowResult {
 /** Page → worker requests, answered on the MessagePort sent along. */
 export type WorkerRequest =
   /**
-   * `strategy` omitted keeps the one stored (the user's last choice). The reply carries the result
+   * `strategy` or `autoRedirect` omitted keeps the one stored (the user's last choice). The reply carries the result
    * of the authorization the page has just come back from, if any (taken: handed out once).
    */
   | { type: 'configure'; config: Omit<WorkerConfig, 'strategy'> & { strategy?: ScopeStrategy }; servers: ServerRegistration[] }
@@ -109,7 +114,7 @@ export type WorkerRequest =
   /** `force` starts a new authorization even while another tab has one in flight. */
   | { type: 'authorize'; serverId: string; returnTo: string; resume?: unknown; force?: boolean }
   | { type: 'sign-out'; serverId: string }
-  | { type: 'set-strategy'; strategy: ScopeStrategy }
+  | { type: 'set-preferences'; preferences: Partial<Preferences> }
   | { type: 'log-retry'; serverId: string; operation: string; ok: boolean; detail?: string }
   | { type: 'ping' };
 
@@ -118,6 +123,7 @@ export type WorkerReply =
       ok: true;
       servers: ServerState[];
       strategy: ScopeStrategy;
+      autoRedirect: boolean;
       authorizationUrl?: string;
       /** Another tab is at the authorization server for this server: wait for its grant instead of redirecting. */
       inFlight?: { startedAt: number };

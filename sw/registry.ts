@@ -2,7 +2,7 @@
 // memory for the request path, written through on every change and broadcast to the app's windows.
 import { db, updateServer, type ServerRecord } from './db.ts';
 import { emptyLedger } from './ledger.ts';
-import type { ScopeStrategy, ServerRegistration, ServerState, WorkerBroadcast, WorkerConfig } from './messages.ts';
+import type { Preferences, ScopeStrategy, ServerRegistration, ServerState, WorkerBroadcast, WorkerConfig } from './messages.ts';
 import { dropToken, getToken, restoreTokens } from './tokens.ts';
 
 declare const self: ServiceWorkerGlobalScope;
@@ -102,6 +102,8 @@ export async function change(id: string, transition: (record: ServerRecord) => S
 export async function configure(requested: Omit<WorkerConfig, 'strategy'> & { strategy?: ScopeStrategy }, servers: ServerRegistration[]): Promise<void> {
   await ready();
   const next: WorkerConfig = { ...requested, strategy: requested.strategy ?? config?.strategy ?? 'union' };
+  const keptAutoRedirect = requested.autoRedirect ?? config?.autoRedirect;
+  if (keptAutoRedirect !== undefined) next.autoRedirect = keptAutoRedirect;
   const same = (a: ServerRegistration, b: ServerRegistration) => a.url === b.url && a.name === b.name;
   const changed = servers.filter((s) => {
     const known = entries.get(s.id)?.record;
@@ -126,9 +128,13 @@ export async function configure(requested: Omit<WorkerConfig, 'strategy'> & { st
   config = next;
 }
 
-export async function setStrategy(next: ScopeStrategy): Promise<void> {
+export function autoRedirect(): boolean {
+  return config?.autoRedirect ?? false;
+}
+
+export async function setPreferences(preferences: Partial<Preferences>): Promise<void> {
   await ready();
   if (!config) return;
-  config = { ...config, strategy: next };
+  config = { ...config, ...preferences };
   await (await db()).put('config', config, 'config');
 }

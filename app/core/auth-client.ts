@@ -87,7 +87,7 @@ export class McpAuthClient {
   #apply(reply: WorkerReply): Extract<WorkerReply, { ok: true }> {
     if (!reply.ok) throw new McpAuthError(reply.error);
     const servers = Object.fromEntries(reply.servers.map((s) => [s.id, s]));
-    this.#set({ servers, strategy: reply.strategy });
+    this.#set({ servers, strategy: reply.strategy, autoRedirect: reply.autoRedirect });
     return reply;
   }
 
@@ -115,12 +115,12 @@ export class McpAuthClient {
         this.#maybeAutoRedirect(server);
       }),
     );
-    // Without an explicit strategy the worker keeps its stored one, so a reload keeps the user's choice.
-    const strategy = this.#options.strategy;
+    // Without an explicit strategy or autoRedirect the worker keeps its stored ones, so a reload keeps the user's choice.
+    const { strategy, autoRedirect } = this.#options;
     const { clientId, clientSecret, clientMetadataUrl, clientName, offlineAccess } = this.#options;
     const client: ClientConfig = { clientId, clientSecret, clientMetadataUrl, clientName, offlineAccess };
     for (const key of Object.keys(client) as Array<keyof ClientConfig>) if (client[key] === undefined) delete client[key];
-    const config = { ...client, callbackPath, ...(strategy ? { strategy } : {}) };
+    const config = { ...client, callbackPath, ...(strategy ? { strategy } : {}), ...(autoRedirect !== undefined ? { autoRedirect } : {}) };
     const { result } = await this.#request({ type: 'configure', config, servers: this.#options.servers });
     const timer = setInterval(() => void this.#channel?.request({ type: 'ping' }).catch(() => undefined), KEEPALIVE_MS);
     this.#stop.push(() => clearInterval(timer));
@@ -207,12 +207,15 @@ export class McpAuthClient {
     await this.#request({ type: 'sign-out', serverId });
   }
 
+  /** The user's choices are kept by the worker, so they outlive the redirect and reloads. */
   async setStrategy(strategy: ScopeStrategy): Promise<void> {
-    await this.#request({ type: 'set-strategy', strategy });
+    this.#set({ strategy });
+    await this.#request({ type: 'set-preferences', preferences: { strategy } });
   }
 
-  setAutoRedirect(autoRedirect: boolean): void {
+  async setAutoRedirect(autoRedirect: boolean): Promise<void> {
     this.#set({ autoRedirect });
+    await this.#request({ type: 'set-preferences', preferences: { autoRedirect } });
   }
 
   /** Adds the outcome of a retried call to the server's timeline. */

@@ -33,7 +33,7 @@ export function DemoApp({ servers, sessions, issuer }: { servers: DemoServer[]; 
             </button>
           </div>
           <label className="toggle">
-            <input type="checkbox" data-testid="auto-redirect" checked={auth.autoRedirect} onChange={(e) => client.setAutoRedirect(e.target.checked)} />
+            <input type="checkbox" data-testid="auto-redirect" checked={auth.autoRedirect} onChange={(e) => void client.setAutoRedirect(e.target.checked)} />
             Redirect without asking
           </label>
           <div className="counter" data-testid="auth-total">
