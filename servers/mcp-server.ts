@@ -254,6 +254,18 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
     };
   }
 
+  /** CORS preflight for the app's origin; the browser caches it for 10 minutes. */
+  function preflight(request: Request): Response {
+    const headers: Record<string, string> = { ...corsHeaders(request) };
+    if (headers['access-control-allow-origin']) {
+      headers['access-control-allow-methods'] = CORS_ALLOW_METHODS;
+      headers['access-control-allow-headers'] = CORS_ALLOW_HEADERS;
+      headers['access-control-max-age'] = '600';
+      headers.vary = 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers';
+    }
+    return new Response(null, { status: 204, headers });
+  }
+
   function challenge(
     status: 401 | 403,
     error: 'invalid_token' | 'insufficient_scope' | 'invalid_dpop_proof' | undefined,
@@ -340,16 +352,8 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
     }
 
     if (benchRoutes && path.startsWith(benchPrefix)) {
+      if (method === 'OPTIONS') return preflight(request);
       const headers: Record<string, string> = { ...corsHeaders(request) };
-      if (method === 'OPTIONS') {
-        if (headers['access-control-allow-origin']) {
-          headers['access-control-allow-methods'] = CORS_ALLOW_METHODS;
-          headers['access-control-allow-headers'] = CORS_ALLOW_HEADERS;
-          headers['access-control-max-age'] = '600';
-          headers.vary = 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers';
-        }
-        return new Response(null, { status: 204, headers });
-      }
       const response = await serveBench(request, path.slice(benchPrefix.length), new URL(request.url).searchParams);
       const out = new Headers(response.headers);
       for (const [key, value] of Object.entries(headers)) out.set(key, value);
@@ -357,16 +361,7 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
     }
 
     if (path === mcpPath || path === `${mcpPath}/`) {
-      if (method === 'OPTIONS') {
-        const headers: Record<string, string> = { ...corsHeaders(request) };
-        if (headers['access-control-allow-origin']) {
-          headers['access-control-allow-methods'] = CORS_ALLOW_METHODS;
-          headers['access-control-allow-headers'] = CORS_ALLOW_HEADERS;
-          headers['access-control-max-age'] = '600';
-          headers.vary = 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers';
-        }
-        return new Response(null, { status: 204, headers });
-      }
+      if (method === 'OPTIONS') return preflight(request);
       const entry = await describeRequest(request);
       const response = await serveMcp(request);
       entry.status = response.status;

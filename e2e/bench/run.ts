@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page, type Request, type Worker } from '@playwright/test';
 
 import { demoConfig } from '../../servers/config.ts';
+import { ledger } from '../world.ts';
 import { tokenFromNode } from './oauth-node.ts';
 import { buildApp, measureSizes, type SizeFigures } from './sizes.ts';
 import { ms, round, summarize, table, type Row, type Summary } from './stats.ts';
@@ -626,27 +627,6 @@ async function challengeSample(page: Page, worker: Worker, serverId: string, url
     };
   }
   return sample;
-}
-
-// --- the worker's ledger, read from the page (same origin) ------------------------------------------
-
-async function ledger(page: Page, serverId: string): Promise<{ requested: string[]; granted: string[] } | undefined> {
-  return page.evaluate(
-    (id) =>
-      new Promise<{ requested: string[]; granted: string[] } | undefined>((resolve, reject) => {
-        const open = indexedDB.open('mcp-sw-auth');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const request = open.result.transaction('servers').objectStore('servers').get(id);
-          request.onsuccess = () => {
-            open.result.close();
-            resolve(request.result as { requested: string[]; granted: string[] } | undefined);
-          };
-          request.onerror = () => reject(request.error);
-        };
-      }),
-    serverId,
-  );
 }
 
 async function burst(page: Page, base: string, n: number, label: string): Promise<{ statuses: number[]; ms: number; broadcasts: number }> {
