@@ -1,7 +1,7 @@
 // The scope ledger of one MCP server as pure state transitions: what was requested, what was
 // granted, and what happened. The worker applies them inside one IndexedDB transaction (db.ts).
 import type { AuthErrorInfo, ServerState, TimelineEvent, Trigger } from './messages.ts';
-import { coversScopes, missingScopes, nextRequestedScopes, unionScopes, type ScopeStrategy } from './scopes.ts';
+import { coversScopes, nextRequestedScopes, unionScopes, type ScopeStrategy } from './scopes.ts';
 
 export interface LedgerRecord {
   requested: string[];
@@ -123,9 +123,4 @@ export function applyRetry<T extends LedgerRecord>(record: T, operation: string,
 
 export function applySignOut<T extends LedgerRecord>(record: T, at: number): T {
   return withEvent({ ...record, ...emptyLedger(), timeline: record.timeline }, { kind: 'sign-out', at });
-}
-
-/** Scopes asked for but not granted by the latest authorization. */
-export function withheldScopes(record: LedgerRecord): string[] {
-  return missingScopes(record.granted, record.requested);
 }

@@ -7,10 +7,6 @@ export function parseScope(value: string | undefined | null): string[] {
   return [...new Set((value ?? '').split(' ').filter(Boolean))];
 }
 
-export function formatScope(scopes: readonly string[]): string {
-  return scopes.join(' ');
-}
-
 export function unionScopes(...sets: ReadonlyArray<readonly string[]>): string[] {
   return [...new Set(sets.flat())];
 }

@@ -164,14 +164,14 @@ async function onChallenge(server: ServerRecord, response: Response, token: Toke
 
   if (status === 401 && token) {
     dropToken(server.id);
-    // A token that worked and is now refused may mean the server moved to another authorization
-    // server: discover afresh before the next authorization.
-    if (token.accepted) await forget(server.url);
     if (!token.accepted) {
       const message = `${server.name} refused a token the authorization server has just issued for it (${challenge.error ?? 'invalid_token'}${challenge.errorDescription ? `: ${challenge.errorDescription}` : ''}). Authorizing again would loop; check that the server accepts tokens with audience ${server.url} from its authorization server.`;
       await change(server.id, (r) => applyError(r, { code: 'token_rejected', message }, now));
       return;
     }
+    // A token that worked and is now refused may mean the server moved to another authorization
+    // server: discover afresh before the next authorization.
+    await forget(server.url);
   }
   if (status === 403) {
     const guard = scopeNotGranted(server, challenge.scope, token?.scopes ?? [], operation);
