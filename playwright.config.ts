@@ -17,6 +17,7 @@ export default defineConfig({
   // One MCP world (authorization server + two MCP servers) serves all tests; each test gets a
   // fresh browser context: a fresh profile with its own service worker and IndexedDB.
   workers: 1,
+  forbidOnly: !!process.env.CI,
   reporter: [['list']],
   use: {
     baseURL: `http://localhost:${E2E_BASE_PORT}`,
@@ -51,6 +52,16 @@ export default defineConfig({
       command: 'node servers/demo.ts',
       env: { MCP_SW_AUTH_BASE_PORT: String(E2E_BASE_PORT + 20), MCP_SW_AUTH_ACCESS_TOKEN_TTL: '12', MCP_SW_AUTH_DPOP: '0' },
       url: `http://localhost:${E2E_BASE_PORT + 20}/demo-config.json`,
+      reuseExistingServer: false,
+      timeout: 120_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+    {
+      // a worker without a trusted-server list, as when people may add MCP servers of their own
+      command: 'node servers/demo.ts',
+      env: { MCP_SW_AUTH_BASE_PORT: String(E2E_BASE_PORT + 30), MCP_SW_AUTH_TRUSTED: 'off' },
+      url: `http://localhost:${E2E_BASE_PORT + 30}/demo-config.json`,
       reuseExistingServer: false,
       timeout: 120_000,
       stdout: 'ignore',

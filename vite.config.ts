@@ -5,8 +5,11 @@ import { defineConfig } from 'vite';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
-// One build, two entries: the app (app/index.html) and the service worker, emitted as /sw.js at
-// the site root so that its scope covers the whole app, the OAuth callback path included.
+// One build: the demo app (app/index.html), the conformance page, and the worker twice: the
+// prebuilt /sw.js for an app without a worker of its own, and /mcp-sw-auth-worker.js, the module a
+// host worker imports (the demo serves a two-line /sw.js that imports it with its trusted servers,
+// see servers/worker-script.ts). Both sit at the site root, so that a worker's scope covers the
+// whole app, the OAuth callback path included.
 export default defineConfig({
   root: here('./app'),
   publicDir: here('./public'),
@@ -19,9 +22,15 @@ export default defineConfig({
     // client core are small, and their sizes are what matters.
     chunkSizeWarningLimit: 800,
     rolldownOptions: {
-      input: { app: here('./app/index.html'), sw: here('./sw/index.ts'), conformance: here('./app/conformance/index.html') },
+      input: {
+        app: here('./app/index.html'),
+        sw: here('./sw/index.ts'),
+        'mcp-sw-auth-worker': here('./sw/install.ts'),
+        conformance: here('./app/conformance/index.html'),
+      },
+      preserveEntrySignatures: 'exports-only',
       output: {
-        entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js'),
+        entryFileNames: (chunk) => (chunk.name === 'sw' || chunk.name === 'mcp-sw-auth-worker' ? `${chunk.name}.js` : 'assets/[name]-[hash].js'),
       },
     },
   },

@@ -1,11 +1,11 @@
 import { expect, test, type Page } from '@playwright/test';
 import { startChallengeServer, type ChallengeServer, type MetadataMode } from './challenge-server.ts';
-import { authorize, ledger, openDemo, resetLogs, withExtraServer, world } from './world.ts';
+import { authorize, ledger, openDemo, openWorld, resetLogs, withExtraServer, world } from './world.ts';
 
 let hostile: ChallengeServer;
 
 test.beforeAll(async () => {
-  hostile = await startChallengeServer({ appOrigin: world.appOrigin, issuer: world.issuer });
+  hostile = await startChallengeServer({ appOrigin: openWorld.appOrigin, issuer: openWorld.issuer });
 });
 test.afterAll(async () => {
   await hostile.close();
@@ -39,6 +39,8 @@ const cases: Array<[MetadataMode, RegExp]> = [
 ];
 
 for (const [mode, message] of cases) {
+  test.describe(() => {
+  test.use({ baseURL: openWorld.appOrigin });
   test(`broken metadata (${mode}) gives a clear error, stores no flow and keeps the ledger`, async ({ page }) => {
     test.setTimeout(mode === 'as-timeout' ? 60_000 : 30_000);
     hostile.setMode(mode);
@@ -48,9 +50,10 @@ for (const [mode, message] of cases) {
     await expect(page.getByTestId('prompt-hostile')).toContainText('burst:read');
     await page.getByTestId('authorize-hostile').click();
     await expect(page.getByTestId('error-hostile')).toContainText(message, { timeout: 20_000 });
-    expect(new URL(page.url()).origin).toBe(world.appOrigin);
+    expect(new URL(page.url()).origin).toBe(openWorld.appOrigin);
     expect(await flows(page)).toEqual([]);
     expect((await ledger(page, 'hostile'))?.requested).toEqual(['burst:read']);
+  });
   });
 }
 

@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { startChallengeServer } from './challenge-server.ts';
-import { approveAtAuthorizationServer, authorizationScopes, ledger, openDemo, resetLogs, withExtraServer, world } from './world.ts';
+import { approveAtAuthorizationServer, authorizationScopes, ledger, openDemo, openWorld, resetLogs, withExtraServer, world } from './world.ts';
 
 test.beforeEach(async () => {
   await resetLogs();
@@ -32,8 +32,10 @@ test('one authorization across tabs: a second tab waits for the first tab\'s gra
   expect(await authorizationScopes(world.notesUrl)).toEqual(['notes:read']);
 });
 
+test.describe(() => {
+test.use({ baseURL: openWorld.appOrigin });
 test('4 tabs × 50 concurrent distinct challenges: the ledger keeps all 200 scopes and one authorization starts', async ({ context }) => {
-  const burst = await startChallengeServer({ appOrigin: world.appOrigin, issuer: world.issuer });
+  const burst = await startChallengeServer({ appOrigin: openWorld.appOrigin, issuer: openWorld.issuer });
   try {
     const tabs = await Promise.all([0, 1, 2, 3].map(() => context.newPage()));
     for (const tab of tabs) {
@@ -61,7 +63,7 @@ test('4 tabs × 50 concurrent distinct challenges: the ledger keeps all 200 scop
     // Every tab is asked, and all four ask the worker at once. The authorization request is held
     // at the network, so the winning tab stays "at the authorization server" while the others ask.
     const started: string[] = [];
-    await context.route(`${world.issuer}/auth**`, (route) => {
+    await context.route(`${openWorld.issuer}/auth**`, (route) => {
       started.push(route.request().url());
     });
     for (const tab of tabs) await expect(tab.getByTestId('authorize-burst')).toBeVisible();
@@ -75,4 +77,5 @@ test('4 tabs × 50 concurrent distinct challenges: the ledger keeps all 200 scop
   } finally {
     await burst.close();
   }
+});
 });

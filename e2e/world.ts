@@ -8,6 +8,8 @@ export const world = demoConfig(Number(process.env.MCP_SW_AUTH_E2E_PORT ?? 4270)
 export const shortLivedWorld = demoConfig(world.basePort + 10);
 /** A third: 12 s tokens and DPoP off, so tokens are bearer tokens the worker keeps only in memory. */
 export const bearerWorld = { ...demoConfig(world.basePort + 20), dpop: false };
+/** A fourth: the demo as it ships, but its worker has no trusted-server list (extra servers may be registered). */
+export const openWorld = { ...demoConfig(world.basePort + 30), trustedServers: undefined };
 export type World = typeof world;
 
 export interface AuthorizationLogEntry {

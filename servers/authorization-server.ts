@@ -57,15 +57,24 @@ export interface TokenLogEntry {
   resource?: string;
   /** The granted scope (token response `scope`), or the requested one when the request failed. */
   scope?: string;
+  /** The `scope` parameter of the request itself (a refresh that sends none cannot widen the grant). */
+  requestedScope?: string;
   status: number;
   error?: string;
   /** Whether the response carried a refresh token. */
   refreshToken?: boolean;
 }
 
+export interface RevocationLogEntry {
+  at: string;
+  tokenTypeHint?: string;
+  status: number;
+}
+
 export interface AuthorizationServerLog {
   authorizations: AuthorizationLogEntry[];
   tokens: TokenLogEntry[];
+  revocations: RevocationLogEntry[];
 }
 
 export type AuthorizationServerEvent =
@@ -103,7 +112,7 @@ export async function startAuthorizationServer(
     'x-frame-options': 'DENY',
     'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${new URL(cfg.redirectUri).origin}; frame-ancestors 'none'`,
   };
-  const log: AuthorizationServerLog = { authorizations: [], tokens: [] };
+  const log: AuthorizationServerLog = { authorizations: [], tokens: [], revocations: [] };
   /** interaction uid -> the authorization log entry that started it (to record the final outcome). */
   const entriesByInteraction = new Map<string, AuthorizationLogEntry>();
 
@@ -132,8 +141,9 @@ export async function startAuthorizationServer(
     features: {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
-      // Sender-constrained tokens: a client that sends a DPoP proof gets tokens bound to its key.
-      dPoP: { enabled: cfg.dpop },
+      // Sender-constrained tokens: a client that sends a DPoP proof gets tokens bound to its key, and
+      // every proof must carry a nonce this server issued recently, so none can be signed in advance.
+      dPoP: { enabled: cfg.dpop, nonceSecret: randomBytes(32), requireNonce: () => true },
       resourceIndicators: {
         enabled: true,
         // No resource requested -> no resource (the MCP servers would refuse such a token).
@@ -190,6 +200,7 @@ export async function startAuthorizationServer(
   const provider = new Provider(cfg.issuer, configuration);
   const authorizationPath = new URL(provider.urlFor('authorization')).pathname;
   const tokenPath = new URL(provider.urlFor('token')).pathname;
+  const revocationPath = new URL(provider.urlFor('revocation')).pathname;
 
   provider.on('interaction.started', (ctx: KoaContextWithOIDC, prompt: { name: string }) => {
     const entry = (ctx.state as { authLogEntry?: AuthorizationLogEntry }).authLogEntry;
@@ -247,11 +258,24 @@ export async function startAuthorizationServer(
           grantType: str(params.grant_type),
           resource: str(params.resource) ?? audienceOf(body.access_token),
           scope: str(body.scope) ?? str(params.scope),
+          requestedScope: str(params.scope),
           error: str(body.error),
           refreshToken: ctx.status === 200 ? typeof body.refresh_token === 'string' : undefined,
         });
         log.tokens.push(entry);
         options.onEvent?.({ kind: 'token', ...entry });
+      }
+      return;
+    }
+    if (ctx.path === revocationPath && method === 'POST') {
+      const at = new Date().toISOString();
+      try {
+        await next();
+      } finally {
+        const params = ((ctx as KoaContextWithOIDC).oidc?.params ?? {}) as Record<string, unknown>;
+        const entry: RevocationLogEntry = { at, status: ctx.status };
+        assignDefined(entry, { tokenTypeHint: str(params.token_type_hint) });
+        log.revocations.push(entry);
       }
       return;
     }
@@ -465,6 +489,7 @@ export async function startAuthorizationServer(
   function resetLog(): void {
     log.authorizations.length = 0;
     log.tokens.length = 0;
+    log.revocations.length = 0;
     entriesByInteraction.clear();
   }
 

@@ -85,6 +85,11 @@ export interface DemoConfig {
   accessTokenTtl: number;
   /** DPoP (RFC 9449) at the authorization server: tokens bound to the client's key. Off with MCP_SW_AUTH_DPOP=0. */
   dpop: boolean;
+  /**
+   * The MCP servers the app's worker trusts (compiled into the /sw.js it serves): the demo's two.
+   * MCP_SW_AUTH_TRUSTED=off serves a worker without a list, which registers any server.
+   */
+  trustedServers: string[] | undefined;
 }
 
 export function demoConfig(basePort = Number(process.env.MCP_SW_AUTH_BASE_PORT ?? 4170)): DemoConfig {
@@ -115,6 +120,7 @@ export function demoConfig(basePort = Number(process.env.MCP_SW_AUTH_BASE_PORT ?
     redirectUri: `${appOrigin}/oauth/callback`,
     accessTokenTtl,
     dpop: process.env.MCP_SW_AUTH_DPOP !== '0',
+    trustedServers: process.env.MCP_SW_AUTH_TRUSTED === 'off' ? undefined : [`http://localhost:${notesPort}/mcp`, `http://localhost:${calendarPort}/mcp`],
   };
 }
 

@@ -31,7 +31,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 
-import { verifyDpopProof } from './dpop-proof.ts';
+import { dpopNonces, DpopNonceError, verifyDpopProof } from './dpop-proof.ts';
 import type { z } from 'zod';
 
 /** One tool of a server: the scope it needs, its input schema and what it does. */
@@ -126,6 +126,7 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
     resource_name: options.title ?? name,
   };
   const log: { requests: McpRequestLogEntry[] } = { requests: [] };
+  const nonces = dpopNonces();
 
   // --- token verification -------------------------------------------------------------------
   let jwks: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
@@ -187,9 +188,10 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
     const proof = request.headers.get('dpop');
     if (!proof) return challenge(401, 'invalid_dpop_proof', 'A DPoP proof is required with a DPoP-bound token', 'DPoP');
     try {
-      const thumbprint = await verifyDpopProof(proof, request.method, new URL(request.url), token);
+      const thumbprint = await verifyDpopProof(proof, request.method, new URL(request.url), token, nonces);
       if (thumbprint !== boundTo) return challenge(401, 'invalid_token', 'The DPoP proof was signed by a key the token is not bound to', 'DPoP');
     } catch (error) {
+      if (error instanceof DpopNonceError) return challenge(401, 'use_dpop_nonce', error.message, 'DPoP');
       return challenge(401, 'invalid_dpop_proof', error instanceof Error ? error.message : 'Invalid DPoP proof', 'DPoP');
     }
     return verified.info;
@@ -268,7 +270,7 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
 
   function challenge(
     status: 401 | 403,
-    error: 'invalid_token' | 'insufficient_scope' | 'invalid_dpop_proof' | undefined,
+    error: 'invalid_token' | 'insufficient_scope' | 'invalid_dpop_proof' | 'use_dpop_nonce' | undefined,
     description: string | undefined,
     scheme: 'Bearer' | 'DPoP' = 'Bearer',
   ): Response {
@@ -280,7 +282,9 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
       ? { error, ...(description && { error_description: description }) }
       : { error: 'unauthorized', error_description: 'This MCP server needs a bearer access token' };
     const dpop = scheme === 'DPoP' ? 'algs="ES256 EdDSA", ' : '';
-    return Response.json(body, { status, headers: { 'www-authenticate': `${scheme} ${dpop}${params.join(', ')}` } });
+    const headers: Record<string, string> = { 'www-authenticate': `${scheme} ${dpop}${params.join(', ')}` };
+    if (scheme === 'DPoP') headers['dpop-nonce'] = nonces.current();
+    return Response.json(body, { status, headers });
   }
 
   async function serveMcp(request: Request): Promise<Response> {
@@ -357,6 +361,7 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
       const response = await serveBench(request, path.slice(benchPrefix.length), new URL(request.url).searchParams);
       const out = new Headers(response.headers);
       for (const [key, value] of Object.entries(headers)) out.set(key, value);
+      if (request.headers.has('dpop')) out.set('dpop-nonce', nonces.current());
       return new Response(response.body, { status: response.status, statusText: response.statusText, headers: out });
     }
 
@@ -370,6 +375,8 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
       // Re-wrap only to add CORS headers; the body stream is passed through untouched (SSE keeps streaming).
       const headers = new Headers(response.headers);
       for (const [key, value] of Object.entries(corsHeaders(request))) headers.set(key, value);
+      // RFC 9449 §8.2: a fresh nonce on every answer to a DPoP request keeps the client's current
+      if (request.headers.has('dpop')) headers.set('dpop-nonce', nonces.current());
       return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
     }
 

@@ -39,6 +39,11 @@ const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 // scope-token = 1*NQCHAR, NQCHAR = %x21 / %x23-5B / %x5D-7E (RFC 6749 §3.3)
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
+/** One OAuth scope token (RFC 6749 §3.3), at most 256 characters. */
+export function isScopeToken(value: string): boolean {
+  return value.length <= 256 && SCOPE_TOKEN.test(value);
+}
+
 export function parseWwwAuthenticate(header: string): ParseResult<Challenge[]> {
   const fail = (why: string): ParseResult<Challenge[]> => ({
     ok: false,
@@ -159,11 +164,11 @@ export function parseBearerChallenge(header: string | null): ParseResult<BearerC
   }
   const p = challenge.params;
   const scope = (p['scope'] ?? '').split(' ').filter(Boolean);
-  const bad = scope.find((t) => !SCOPE_TOKEN.test(t));
+  const bad = scope.find((t) => !isScopeToken(t));
   if (bad !== undefined) {
     return {
       ok: false,
-      error: new ChallengeParseError(`Malformed WWW-Authenticate header: scope token ${JSON.stringify(bad.slice(0, 40))} has characters OAuth scopes cannot contain.`, header.slice(0, 200)),
+      error: new ChallengeParseError(`Malformed WWW-Authenticate header: scope token ${JSON.stringify(bad.slice(0, 40))} is not an OAuth scope (printable ASCII without space, quote or backslash, at most 256 characters).`, header.slice(0, 200)),
     };
   }
   const out: { -readonly [K in keyof BearerChallenge]: BearerChallenge[K] } = { scope: [...new Set(scope)] };

@@ -1,105 +1,250 @@
-// The worker's IndexedDB: the schema is declared once here. It holds the scope ledger, discovered
-// metadata, client registrations, the worker's configuration, pending authorization flows (single
-// use), the outcome of the last flow, and the DPoP key with the tokens bound to it. It never holds a
-// bearer token.
+// The worker's IndexedDB: the schema is declared once here, and every transaction is here. Any
+// script of the origin can read and write this database, so nothing read back is trusted: every
+// getter returns only records that pass the checks in stored.ts, and says which it skipped.
+//
+// It holds the scope ledger, the worker's configuration, client registrations, pending
+// authorization flows (single use), the DPoP key and the tokens bound to it. It never holds a
+// bearer token, and it holds no metadata: endpoints are discovered from the network in each
+// worker lifetime.
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import type { AuthorizationServer, ResourceServer } from 'oauth4webapi';
-import type { FlowResult, ServerRegistration, WorkerConfig } from './messages.ts';
 import type { LedgerRecord } from './ledger.ts';
-import type { ClientRecord } from './registration.ts';
-import type { TokenSet } from './tokens.ts';
+import type { ServerRegistration, WorkerConfig } from './messages.ts';
+import { checkClient, checkConfig, checkFlow, checkServerRecord, checkToken, type Checked } from './stored.ts';
 
-export interface PendingFlow {
+export type ServerRecord = ServerRegistration & LedgerRecord;
+
+export type TokenEndpointAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
+
+/** A client the worker registered for itself (RFC 7591) at one authorization server. */
+export interface StoredClient {
+  issuer: string;
+  clientId: string;
+  /** A browser cannot keep a secret from the user; it is stored only because some servers insist on one. */
+  clientSecret?: string;
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  /** The redirect URI it was registered with. */
+  redirectUri: string;
+}
+
+/** An authorization the user is at the authorization server for. */
+export interface StoredFlow {
   state: string;
   serverId: string;
+  /** The MCP server's URL when the flow started: the token is for it alone. */
+  serverUrl: string;
+  /** The authorization server it went to; its endpoints are discovered again, never stored. */
+  issuer: string;
+  clientId: string;
   codeVerifier: string;
   requested: string[];
-  /** The authorization server this flow went to, as discovered when it started. */
-  authorizationServer: AuthorizationServer;
-  client: ClientRecord;
   /** The `resource` parameter sent, to be sent again with the code. */
   resource: string;
   redirectUri: string;
+  /** The redirect URI is shared with other authorization servers: the callback must carry `iss`. */
+  requireIss: boolean;
   returnTo: string;
-  resume?: unknown;
+  resumes: unknown[];
   createdAt: number;
   /** The window that started it; once that window has navigated to the authorization server it is gone. */
   startedBy: string;
 }
 
-export interface DiscoveredMetadata {
+/** A DPoP-bound token set, kept so that it survives restarts: useless without the worker's key. */
+export interface StoredToken {
+  serverId: string;
   serverUrl: string;
-  resource: ResourceServer;
-  authorizationServer: AuthorizationServer;
-  fetchedAt: number;
+  issuer: string;
+  resource: string;
+  clientId: string;
+  accessToken: string;
+  refreshToken?: string;
+  expiresAt: number;
+  scopes: string[];
+  requested: string[];
+  dpop: true;
 }
-
-export type ServerRecord = ServerRegistration & LedgerRecord;
 
 interface Schema extends DBSchema {
   servers: { key: string; value: ServerRecord };
-  flows: { key: string; value: PendingFlow };
-  metadata: { key: string; value: DiscoveredMetadata };
+  flows: { key: string; value: StoredFlow };
   config: { key: 'config'; value: WorkerConfig };
-  results: { key: 'latest'; value: FlowResult };
   /** Clients registered for us, per authorization server issuer. */
-  clients: { key: string; value: ClientRecord };
+  clients: { key: string; value: StoredClient };
   /** The DPoP key pair (non-extractable CryptoKeys). */
   keys: { key: 'dpop'; value: CryptoKeyPair };
-  /** DPoP-bound tokens only, per server id: useless without the key above. Bearer tokens never come here. */
-  tokens: { key: string; value: TokenSet };
+  /** DPoP-bound tokens only, per server id. Bearer tokens never come here. */
+  tokens: { key: string; value: StoredToken };
 }
 
-export type Db = IDBPDatabase<Schema>;
+type Db = IDBPDatabase<Schema>;
+
+export const DB_NAME = 'mcp-sw-auth';
+export const DB_VERSION = 4;
 
 let opening: Promise<Db> | undefined;
 
+/**
+ * The open database. A failed open is not remembered: the next call tries again. A newer worker
+ * asking to upgrade the schema makes this one close its connection (blocking), so updates never
+ * wait for an old worker.
+ */
 export function db(): Promise<Db> {
-  opening ??= openDB<Schema>('mcp-sw-auth', 3, {
+  if (opening) return opening;
+  const attempt = openDB<Schema>(DB_NAME, DB_VERSION, {
     upgrade(database, oldVersion, _newVersion, tx) {
       if (oldVersion < 1) {
         database.createObjectStore('servers', { keyPath: 'id' });
         database.createObjectStore('flows', { keyPath: 'state' });
-        database.createObjectStore('metadata', { keyPath: 'serverUrl' });
         database.createObjectStore('config');
-        database.createObjectStore('results');
       }
-      if (oldVersion < 2) {
-        database.createObjectStore('clients', { keyPath: 'issuer' });
-        // version 1 flows lack the authorization server they went to: they cannot complete
-        void tx.objectStore('flows').clear();
-      }
+      if (oldVersion < 2) database.createObjectStore('clients', { keyPath: 'issuer' });
       if (oldVersion < 3) {
         database.createObjectStore('keys');
         database.createObjectStore('tokens');
       }
+      if (oldVersion >= 1 && oldVersion < 4) {
+        // Version 4 stores endpoints nowhere (they are discovered each worker lifetime): earlier
+        // flows, tokens and clients carried them, and cached metadata and results go away.
+        const legacy = database as unknown as IDBPDatabase;
+        for (const name of ['metadata', 'results']) if (legacy.objectStoreNames.contains(name)) legacy.deleteObjectStore(name);
+        void tx.objectStore('flows').clear();
+        void tx.objectStore('tokens').clear();
+        void tx.objectStore('clients').clear();
+      }
+    },
+    blocking() {
+      // a newer version of the worker wants to upgrade: let it
+      void attempt.then((database) => database.close());
+      opening = undefined;
+    },
+    terminated() {
+      opening = undefined;
     },
   });
-  return opening;
+  opening = attempt;
+  attempt.catch(() => {
+    if (opening === attempt) opening = undefined;
+  });
+  return attempt;
 }
 
-/** Reads, changes and writes one server's record in a single readwrite transaction, so concurrent changes serialize. */
-export async function updateServer(
-  id: string,
+// --- servers -------------------------------------------------------------------------------------
+
+export async function loadServers(): Promise<Checked<ServerRecord>> {
+  return checkAll(await (await db()).getAll('servers'), checkServerRecord);
+}
+
+/**
+ * Reads, changes and writes one server's ledger in a single readwrite transaction, so concurrent
+ * changes serialize. The registration (id, name, url) is the caller's, from memory: a stored
+ * record whose URL differs, or that fails its checks, counts as no ledger at all.
+ */
+export async function updateLedger(
+  registration: ServerRegistration,
   change: (record: ServerRecord) => ServerRecord,
-): Promise<{ record: ServerRecord; changed: boolean } | undefined> {
+  fresh: () => LedgerRecord,
+): Promise<{ record: ServerRecord; changed: boolean }> {
   const tx = (await db()).transaction('servers', 'readwrite');
-  const current = await tx.store.get(id);
-  if (!current) {
-    await tx.done;
-    return undefined;
-  }
+  const stored = checkServerRecord(await tx.store.get(registration.id));
+  const current: ServerRecord =
+    stored.ok && stored.value.url === registration.url ? { ...stored.value, ...registration } : { ...fresh(), ...registration };
   const next = change(current);
-  if (next !== current) await tx.store.put(next);
+  const changed = next !== current || !stored.ok;
+  if (changed) await tx.store.put(next);
   await tx.done;
   return { record: next, changed: next !== current };
 }
 
+export async function saveServers(records: ServerRecord[]): Promise<void> {
+  const tx = (await db()).transaction('servers', 'readwrite');
+  await Promise.all([...records.map((r) => tx.store.put(r)), tx.done]);
+}
+
+// --- config --------------------------------------------------------------------------------------
+
+export async function loadConfig(): Promise<Checked<WorkerConfig>> {
+  const stored = await (await db()).get('config', 'config');
+  return stored === undefined ? { values: [], skipped: [] } : checkAll([stored], checkConfig);
+}
+
+export async function saveConfig(config: WorkerConfig): Promise<void> {
+  await (await db()).put('config', config, 'config');
+}
+
+// --- flows ---------------------------------------------------------------------------------------
+
+export async function saveFlow(flow: StoredFlow): Promise<void> {
+  await (await db()).put('flows', flow);
+}
+
 /** A flow is single use: it is deleted in the same transaction that reads it. */
-export async function takeFlow(state: string): Promise<PendingFlow | undefined> {
+export async function takeFlow(state: string): Promise<StoredFlow | undefined> {
   const tx = (await db()).transaction('flows', 'readwrite');
-  const flow = await tx.store.get(state);
-  if (flow) await tx.store.delete(state);
+  const stored = await tx.store.get(state);
+  if (stored !== undefined) await tx.store.delete(state);
   await tx.done;
-  return flow;
+  const checked = checkFlow(stored);
+  return checked.ok ? checked.value : undefined;
+}
+
+/** Flows still usable; expired and malformed ones are deleted on the way. */
+export async function loadFlows(isLive: (flow: StoredFlow) => boolean): Promise<StoredFlow[]> {
+  const tx = (await db()).transaction('flows', 'readwrite');
+  const live: StoredFlow[] = [];
+  let cursor = await tx.store.openCursor();
+  while (cursor) {
+    const checked = checkFlow(cursor.value);
+    if (checked.ok && isLive(checked.value)) live.push(checked.value);
+    else await cursor.delete();
+    cursor = await cursor.continue();
+  }
+  await tx.done;
+  return live;
+}
+
+// --- clients -------------------------------------------------------------------------------------
+
+export async function loadClient(issuer: string, redirectUri: string): Promise<StoredClient | undefined> {
+  const checked = checkClient(await (await db()).get('clients', issuer));
+  return checked.ok && checked.value.issuer === issuer && checked.value.redirectUri === redirectUri ? checked.value : undefined;
+}
+
+export async function saveClient(client: StoredClient): Promise<void> {
+  await (await db()).put('clients', client);
+}
+
+// --- DPoP key and tokens -------------------------------------------------------------------------
+
+export async function loadKeyPair(): Promise<unknown> {
+  return (await db()).get('keys', 'dpop');
+}
+
+export async function saveKeyPair(keys: CryptoKeyPair): Promise<void> {
+  await (await db()).put('keys', keys, 'dpop');
+}
+
+export async function loadTokens(): Promise<Checked<StoredToken>> {
+  return checkAll(await (await db()).getAll('tokens'), checkToken);
+}
+
+export async function saveToken(token: StoredToken): Promise<void> {
+  await (await db()).put('tokens', token, token.serverId);
+}
+
+export async function deleteToken(serverId: string): Promise<void> {
+  await (await db()).delete('tokens', serverId);
+}
+
+export async function clearTokens(): Promise<void> {
+  await (await db()).clear('tokens');
+}
+
+function checkAll<T>(values: unknown[], check: (value: unknown) => { ok: true; value: T } | { ok: false; why: string }): Checked<T> {
+  const out: Checked<T> = { values: [], skipped: [] };
+  for (const value of values) {
+    const checked = check(value);
+    if (checked.ok) out.values.push(checked.value);
+    else out.skipped.push(checked.why);
+  }
+  return out;
 }

@@ -3,27 +3,33 @@
 // well-known locations; then the authorization server's metadata (RFC 8414 and OpenID Connect
 // Discovery, path-aware). oauth4webapi checks `resource` and `issuer`; this module picks the URLs,
 // applies MCP's extra rules and explains failures.
+//
+// What it finds is kept in memory only, for the worker's lifetime: codes, verifiers, refresh tokens
+// and secrets only ever go to endpoints this worker discovered and checked from the network itself,
+// never to ones read back from storage a page can write.
 import * as oauth from 'oauth4webapi';
-import { db, type DiscoveredMetadata } from './db.ts';
 import { AuthError } from './errors.ts';
+import { isLoopback, isSafeEndpoint, parseUrl } from './urls.ts';
+
+export { isLoopback };
+
+export interface DiscoveredMetadata {
+  serverUrl: string;
+  resource: oauth.ResourceServer;
+  authorizationServer: oauth.AuthorizationServer;
+  fetchedAt: number;
+}
 
 const TIMEOUT_MS = 10_000;
 const memory = new Map<string, DiscoveredMetadata>();
-
-export function isLoopback(url: URL): boolean {
-  return url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
-}
+/** The latest `resource_metadata` each server named in a challenge (memory only, like the rest). */
+const hints = new Map<string, string>();
 
 /** Credentials and codes go only to https endpoints, or to plain http on this machine. */
 export function assertSafeEndpoint(value: string | undefined, what: string): void {
-  let url: URL | undefined;
-  try {
-    url = value ? new URL(value) : undefined;
-  } catch {
-    url = undefined;
-  }
+  const url = parseUrl(value);
   if (!url) throw new AuthError('discovery_failed', `The ${what} is missing or not a URL, so no authorization can start.`);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
+  if (!isSafeEndpoint(url)) {
     throw new AuthError('discovery_failed', `The ${what} (${url.href}) is not https. Codes and tokens are only sent over https (or to localhost); fix the server's metadata.`);
   }
 }
@@ -62,7 +68,10 @@ function pathAwareLocation(serverUrl: URL): URL {
  */
 async function fetchResourceMetadata(serverUrl: URL, resourceMetadataUrl: string | undefined): Promise<oauth.ResourceServer | undefined> {
   const locations: Array<{ url: URL; origin: boolean }> = [];
-  if (resourceMetadataUrl) locations.push({ url: new URL(resourceMetadataUrl), origin: false });
+  if (resourceMetadataUrl) {
+    assertSafeEndpoint(resourceMetadataUrl, `resource_metadata URL in the challenge of ${serverUrl.href}`);
+    locations.push({ url: new URL(resourceMetadataUrl), origin: false });
+  }
   locations.push({ url: pathAwareLocation(serverUrl), origin: false });
   if (serverUrl.pathname !== '/') locations.push({ url: new URL('/.well-known/oauth-protected-resource', serverUrl), origin: true });
 
@@ -187,23 +196,40 @@ async function discoverFromNetwork(serverUrl: string, resourceMetadataUrl: strin
   return { serverUrl, resource, authorizationServer: checkAuthorizationServer(authorizationServer), fetchedAt: Date.now() };
 }
 
-/** Metadata for one MCP server, from memory, else IndexedDB, else the network. */
-export async function discover(serverUrl: string, resourceMetadataUrl: string | undefined): Promise<DiscoveredMetadata> {
-  const cached = memory.get(serverUrl) ?? (await (await db()).get('metadata', serverUrl));
-  if (cached) {
-    memory.set(serverUrl, cached);
-    return cached;
-  }
-  const found = await discoverFromNetwork(serverUrl, resourceMetadataUrl);
+/** Remembers the `resource_metadata` URL a server's challenge named, for its next discovery. */
+export function hintResourceMetadata(serverUrl: string, resourceMetadataUrl: string): void {
+  if (hints.get(serverUrl) === resourceMetadataUrl) return;
+  hints.set(serverUrl, resourceMetadataUrl);
+  memory.delete(serverUrl); // the server points somewhere new: look again
+}
+
+/** Metadata for one MCP server, from this worker's memory, else the network. */
+export async function discover(serverUrl: string): Promise<DiscoveredMetadata> {
+  const cached = memory.get(serverUrl);
+  if (cached) return cached;
+  const found = await discoverFromNetwork(serverUrl, hints.get(serverUrl));
   memory.set(serverUrl, found);
-  await (await db()).put('metadata', found);
   return found;
 }
 
+/**
+ * The authorization server of an MCP server, discovered in this worker's lifetime, which must still
+ * be the one `issuer` names: a flow or a token from one authorization server never goes to another.
+ */
+export async function authorizationServerFor(serverUrl: string, issuer: string): Promise<DiscoveredMetadata> {
+  const metadata = await discover(serverUrl);
+  if (metadata.authorizationServer.issuer !== issuer) {
+    throw new AuthError(
+      'discovery_failed',
+      `${serverUrl} now names the authorization server ${metadata.authorizationServer.issuer}, not ${issuer}, which this authorization came from. Nothing was sent to either; authorize again.`,
+    );
+  }
+  return metadata;
+}
+
 /** Drops what is known about a server's authorization, e.g. when it moved to another authorization server. */
-export async function forget(serverUrl: string): Promise<void> {
+export function forget(serverUrl: string): void {
   memory.delete(serverUrl);
-  await (await db()).delete('metadata', serverUrl);
 }
 
 /** The `resource` parameter (RFC 8707): the PRM's resource exactly as published. */

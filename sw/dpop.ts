@@ -1,24 +1,60 @@
 // DPoP (RFC 9449): one non-extractable ES256 key pair per browser profile, kept in IndexedDB so that
-// tokens bound to it survive worker and browser restarts. Script on the page can read IndexedDB but
-// cannot export the private key, so a stolen DPoP-bound token is useless elsewhere.
+// tokens bound to it survive worker and browser restarts. Page script can read IndexedDB but cannot
+// export the private key, so a stolen DPoP-bound token is useless off this browser. A stored key
+// that could be exported (a page may have planted one) is refused and replaced, and every token
+// bound to it is forgotten.
 import * as oauth from 'oauth4webapi';
-import { db } from './db.ts';
+import { clearTokens, loadKeyPair, saveKeyPair } from './db.ts';
 
 let handle: Promise<oauth.DPoPHandle> | undefined;
+const warnings: string[] = [];
+
+/** Why the stored key pair cannot be used; undefined when it can. */
+async function keyProblem(stored: unknown): Promise<string | undefined> {
+  const pair = stored as Partial<CryptoKeyPair> | null;
+  const { privateKey, publicKey } = pair ?? {};
+  if (!(privateKey instanceof CryptoKey) || !(publicKey instanceof CryptoKey)) return 'it is not a key pair';
+  if (privateKey.extractable) return 'its private key can be exported';
+  const ecdsa = (key: CryptoKey) => key.algorithm.name === 'ECDSA' && (key.algorithm as { namedCurve?: string }).namedCurve === 'P-256';
+  if (privateKey.type !== 'private' || publicKey.type !== 'public' || !ecdsa(privateKey) || !ecdsa(publicKey)) return 'it is not an ES256 key pair';
+  if (!privateKey.usages.includes('sign') || !publicKey.usages.includes('verify')) return 'its keys cannot sign and verify';
+  // the two halves must belong together, or proofs would not verify against the key in them
+  const probe = new TextEncoder().encode('mcp-sw-auth');
+  const algorithm = { name: 'ECDSA', hash: 'SHA-256' };
+  const signature = await crypto.subtle.sign(algorithm, privateKey, probe);
+  return (await crypto.subtle.verify(algorithm, publicKey, signature, probe)) ? undefined : 'its public key does not match its private key';
+}
 
 async function keyPair(): Promise<CryptoKeyPair> {
-  const database = await db();
-  const stored = await database.get('keys', 'dpop');
-  if (stored) return stored;
+  const stored = await loadKeyPair();
+  if (stored !== undefined) {
+    const problem = await keyProblem(stored);
+    if (!problem) return stored as CryptoKeyPair;
+    warnings.push(`The stored DPoP key was replaced because ${problem}; tokens bound to it were forgotten, so the next request authorizes again.`);
+    await clearTokens();
+  }
   const created = await oauth.generateKeyPair('ES256', { extractable: false });
-  await database.put('keys', created, 'dpop');
+  await saveKeyPair(created);
   return created;
 }
 
-/** The proof signer; it also remembers each server's latest DPoP nonce. */
+/**
+ * The proof signer; it also remembers each server's latest DPoP nonce. Loaded once per worker
+ * start, before any stored token is used; a failed load is tried again on the next call.
+ */
 export function dpopHandle(): Promise<oauth.DPoPHandle> {
-  handle ??= keyPair().then((keys) => oauth.DPoP({}, keys));
-  return handle;
+  if (handle) return handle;
+  const attempt = keyPair().then((keys) => oauth.DPoP({}, keys));
+  handle = attempt;
+  attempt.catch(() => {
+    if (handle === attempt) handle = undefined;
+  });
+  return attempt;
+}
+
+/** What the key check refused since the worker started. */
+export function dpopWarnings(): readonly string[] {
+  return warnings;
 }
 
 /** Use DPoP with an authorization server that supports it with our algorithm. */

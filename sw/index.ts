@@ -1,16 +1,7 @@
-// The service worker's entry: wires the browser's events to routing and commands.
-import { handleMessage } from './commands.ts';
-import { ready } from './registry.ts';
-import { route } from './routing.ts';
+// The prebuilt worker, for an app that has no service worker of its own: served as /sw.js, it
+// takes its callback path from its registration URL (`/sw.js?callback=/oauth/callback`) and holds
+// no trusted-server list. An app that knows its MCP servers should list them (see install.ts):
+// its own worker script calls installMcpSwAuth({ trustedServers: [...] }).
+import { installMcpSwAuth } from './install.ts';
 
-declare const self: ServiceWorkerGlobalScope;
-
-void ready();
-
-self.addEventListener('install', (event) => event.waitUntil(self.skipWaiting()));
-self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
-self.addEventListener('fetch', (event) => {
-  const response = route(event);
-  if (response) event.respondWith(response);
-});
-self.addEventListener('message', (event) => event.waitUntil(handleMessage(event)));
+installMcpSwAuth({ takeControl: true });

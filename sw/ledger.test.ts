@@ -73,13 +73,13 @@ describe('scope accumulation', () => {
 describe('loop guard', () => {
   it('does not stop a challenge for a scope never asked for', () => {
     const r = authorizeFor(challenge(emptyLedger(), ['read'], 'initialize')).record;
-    expect(scopeNotGranted({ ...r, ...server }, ['write'], ['read'], 'tools/call add-note')).toBeUndefined();
+    expect(scopeNotGranted({ ...r, ...server }, ['write'], { requested: ['read'], scopes: ['read'] }, 'tools/call add-note')).toBeUndefined();
   });
 
   it('stops when the authorization server withheld a scope that was asked for', () => {
     let r = challenge(emptyLedger(), ['read', 'export'], 'x');
     r = applyGrant(r, ['read', 'export'], ['read'], Date.now());
-    const error = scopeNotGranted({ ...r, ...server }, ['export'], ['read'], 'tools/call export-notes');
+    const error = scopeNotGranted({ ...r, ...server }, ['export'], { requested: ['read', 'export'], scopes: ['read'] }, 'tools/call export-notes');
     expect(error?.code).toBe('scope_not_granted');
     expect(error?.message).toContain('export');
     expect(error?.message).toContain('http://localhost:4172/mcp');
@@ -90,13 +90,13 @@ describe('loop guard', () => {
     let r = authorizeFor(challenge(emptyLedger(), ['read'], 'initialize', 'replace', 401)).record;
     r = authorizeFor(challenge(r, ['write'], 'tools/call add-note', 'replace')).record;
     expect(r.granted).toEqual(['write']);
-    const error = scopeNotGranted({ ...r, ...server }, ['read'], ['write'], 'initialize');
+    const error = scopeNotGranted({ ...r, ...server }, ['read'], { requested: ['write'], scopes: ['write'] }, 'initialize');
     expect(error?.message).toMatch(/replace/);
     expect(r.authorizations).toBe(2);
   });
 
   it('stops when the token already carries the scope the server asks for', () => {
     const r = authorizeFor(challenge(emptyLedger(), ['read'], 'initialize')).record;
-    expect(scopeNotGranted({ ...r, ...server }, ['read'], ['read'], 'initialize')?.message).toMatch(/already carries/);
+    expect(scopeNotGranted({ ...r, ...server }, ['read'], { requested: ['read'], scopes: ['read'] }, 'initialize')?.message).toMatch(/already carries/);
   });
 });

@@ -26,9 +26,11 @@ export interface ClientConfig {
   offlineAccess?: boolean;
 }
 
+/**
+ * What the page configures. The callback path is not part of it: the worker takes it from its own
+ * script (install options or the registration URL), so no page script can move the redirect URI.
+ */
 export interface WorkerConfig extends ClientConfig {
-  /** Path on this origin the authorization server redirects back to. */
-  callbackPath: string;
   strategy: ScopeStrategy;
   /** Start the redirect as soon as a server asks for more scope, without the user's confirmation. */
   autoRedirect?: boolean;
@@ -44,6 +46,8 @@ export interface Trigger {
   operation: string;
 }
 
+export type SignOutRevocation = 'revoked' | 'no-endpoint' | 'failed' | 'nothing-to-revoke';
+
 export type TimelineEvent =
   | { kind: 'challenge'; at: number; status: 401 | 403; operation: string; challenged: string[]; requested: string[] }
   | { kind: 'redirect'; at: number; requested: string[] }
@@ -51,7 +55,7 @@ export type TimelineEvent =
   | { kind: 'retry'; at: number; operation: string; ok: boolean; detail?: string }
   | { kind: 'refresh'; at: number; granted: string[] }
   | { kind: 'error'; at: number; code: AuthErrorCode; message: string }
-  | { kind: 'sign-out'; at: number };
+  | { kind: 'sign-out'; at: number; revocation?: SignOutRevocation };
 
 export type AuthErrorCode =
   | 'challenge_malformed'
@@ -66,12 +70,24 @@ export type AuthErrorCode =
   | 'token_rejected'
   | 'scope_not_granted'
   | 'not_registered'
-  | 'no_pending_flow';
+  | 'no_pending_flow'
+  | 'invalid_config'
+  | 'untrusted_server'
+  | 'worker_unavailable';
 
 export interface AuthErrorInfo {
   code: AuthErrorCode;
   message: string;
   scopes?: string[];
+}
+
+export interface PendingAuthorization {
+  challenged: string[];
+  requested: string[];
+  trigger: Trigger;
+  at: number;
+  /** The window whose request was refused: with auto-redirect on, that window goes to the authorization server. */
+  clientId?: string;
 }
 
 /** What the page may know about one MCP server. */
@@ -87,35 +103,60 @@ export interface ServerState extends ServerRegistration {
   /** How that token is bound: to the worker's DPoP key, or a plain bearer token. */
   binding?: 'dpop' | 'bearer';
   /** Set when a challenge needs an authorization the page has not started yet. */
-  pending?: { challenged: string[]; requested: string[]; trigger: Trigger; at: number };
+  pending?: PendingAuthorization;
   error?: AuthErrorInfo;
   timeline: TimelineEvent[];
 }
 
+/** One refused request, as the worker saw it: `guard` asks for those of its own window. */
+export interface ChallengeOutcome {
+  serverId: string;
+  at: number;
+  status: 401 | 403;
+  operation: string;
+  /** What the worker did about it. */
+  outcome: 'authorization-needed' | 'refused' | 'not-a-scope-problem';
+  scopes: string[];
+}
+
 export interface FlowResult {
   serverId: string;
-  /** When the callback was handled (epoch ms); a result is only handed out shortly after. */
+  /** When the callback was handled (epoch ms). */
   at: number;
   outcome: 'granted' | 'error';
   granted?: string[];
   error?: AuthErrorInfo;
-  /** Opaque data the page gave to `authorize`, handed back after the redirect (e.g. the call to retry). */
-  resume?: unknown;
+  /** Opaque data the page gave to `authorize`, one per refused call, handed back after the redirect. */
+  resumes: unknown[];
+}
+
+/**
+ * Every message between page and worker travels in an envelope under this key, so that a host
+ * worker's own `message` handler (and ours) can tell them apart.
+ */
+export const MESSAGE_KEY = 'mcp-sw-auth';
+
+export interface WorkerEnvelope {
+  [MESSAGE_KEY]: WorkerRequest;
 }
 
 /** Page → worker requests, answered on the MessagePort sent along. */
 export type WorkerRequest =
   /**
    * `strategy` or `autoRedirect` omitted keeps the one stored (the user's last choice). The reply carries the result
-   * of the authorization the page has just come back from, if any (taken: handed out once).
+   * of the authorization this window has just come back from, if any (handed out once).
    */
   | { type: 'configure'; config: Omit<WorkerConfig, 'strategy'> & { strategy?: ScopeStrategy }; servers: ServerRegistration[] }
   | { type: 'state' }
+  /** The refused requests of the asking window to one server since `since` (epoch ms). */
+  | { type: 'challenges'; serverId: string; since: number }
   /** `force` starts a new authorization even while another tab has one in flight. */
-  | { type: 'authorize'; serverId: string; returnTo: string; resume?: unknown; force?: boolean }
+  | { type: 'authorize'; serverId: string; returnTo: string; resumes?: unknown[]; force?: boolean }
   | { type: 'sign-out'; serverId: string }
   | { type: 'set-preferences'; preferences: Partial<Preferences> }
   | { type: 'log-retry'; serverId: string; operation: string; ok: boolean; detail?: string }
+  /** Take control of this page (after a hard reload, the browser leaves it uncontrolled). */
+  | { type: 'claim' }
   | { type: 'ping' };
 
 export type WorkerReply =
@@ -124,10 +165,19 @@ export type WorkerReply =
       servers: ServerState[];
       strategy: ScopeStrategy;
       autoRedirect: boolean;
+      /** The asking window's id, as the worker knows it (pending.clientId names windows this way). */
+      clientId: string;
+      /** A random id per worker start: changes when the browser stopped and restarted the worker. */
+      instance: string;
+      /** Stored records the worker refused to use, and why (it carries on without them). */
+      warnings: string[];
+      /** The MCP servers the worker's script trusts; absent when it has no list (any server may be registered). */
+      trustedServers?: string[];
       authorizationUrl?: string;
       /** Another tab is at the authorization server for this server: wait for its grant instead of redirecting. */
       inFlight?: { startedAt: number };
       result?: FlowResult;
+      challenges?: ChallengeOutcome[];
     }
   | { ok: false; error: AuthErrorInfo };
 

@@ -1,14 +1,15 @@
 // The OAuth steps of one authorization, each a thin call into oauth4webapi: build the PKCE
-// authorization request, validate the callback, exchange the code, refresh. `resource` (RFC 8707)
-// goes on every request so tokens are audience-bound to exactly one MCP server.
+// authorization request, validate the callback, exchange the code, refresh, revoke. `resource`
+// (RFC 8707) goes on every request so tokens are audience-bound to exactly one MCP server. Every
+// step takes the authorization server's metadata as discovered from the network by this worker.
 import * as oauth from 'oauth4webapi';
-import type { PendingFlow } from './db.ts';
-import { httpOptions } from './discovery.ts';
+import type { StoredClient, StoredFlow } from './db.ts';
+import { assertSafeEndpoint, httpOptions } from './discovery.ts';
 import { dpopHandle, supportsDpop, withNonceRetry } from './dpop.ts';
 import { AuthError } from './errors.ts';
 import { clientAuthentication, oauthClient } from './registration.ts';
 import { parseScope } from './scopes.ts';
-import type { TokenSet } from './tokens.ts';
+import type { NewToken, TokenSet } from './tokens.ts';
 
 export interface AuthorizationRequest {
   url: URL;
@@ -40,11 +41,21 @@ export async function buildAuthorizationRequest(
   return { url, state, codeVerifier };
 }
 
-/** Checks `iss` (RFC 9207) and `state`, then turns an error response into a typed error. */
-export function validateCallback(flow: PendingFlow, callback: URL): URLSearchParams {
-  const as = flow.authorizationServer;
+/**
+ * Checks `iss` (RFC 9207) and `state`, then turns an error response into a typed error. A flow whose
+ * redirect URI other authorization servers share needs `iss` even where the server does not
+ * advertise it: without it, nothing tells this server's response from another's.
+ */
+export function validateCallback(flow: StoredFlow, as: oauth.AuthorizationServer, client: StoredClient, callback: URL): URLSearchParams {
+  if (flow.requireIss && !callback.searchParams.has('iss') && as.authorization_response_iss_parameter_supported !== true) {
+    return fail(
+      'iss_mismatch',
+      `The callback carries no issuer (iss). This app's pre-registered client shares one redirect URI among authorization servers, so without iss the response cannot be told apart from another server's (a mix-up, RFC 9700 §4.4.2); it was refused without being used. Use an authorization server that sends iss (RFC 9207), or let the app register itself so that each server gets its own redirect URI.`,
+      undefined,
+    );
+  }
   try {
-    return oauth.validateAuthResponse(as, oauthClient(flow.client), callback, flow.state);
+    return oauth.validateAuthResponse(as, oauthClient(client), callback, flow.state);
   } catch (cause) {
     if (cause instanceof oauth.AuthorizationResponseError) {
       if (cause.error === 'access_denied') {
@@ -72,28 +83,36 @@ function fail(code: ConstructorParameters<typeof AuthError>[0], message: string,
   throw new AuthError(code, message, { cause });
 }
 
+/** Where a token came from and what for: the same for the tokens that refresh it. */
+export type TokenOrigin = Pick<TokenSet, 'serverUrl' | 'resource' | 'issuer' | 'clientId' | 'requested'>;
+
 function toTokenSet(
   response: oauth.TokenEndpointResponse,
-  origin: Pick<TokenSet, 'authorizationServer' | 'client' | 'resource'>,
+  as: oauth.AuthorizationServer,
+  origin: TokenOrigin,
   fallbackScopes: readonly string[],
   previousRefreshToken?: string,
-): TokenSet {
+): NewToken {
+  const dpop = response.token_type.toLowerCase() === 'dpop';
+  if (!dpop && supportsDpop(as)) {
+    // the worker sent a proof; a bearer token in return would be a downgrade someone arranged
+    fail('token_request_failed', `The authorization server ${as.issuer} advertises DPoP but issued a bearer token; it was refused. Check the server's DPoP configuration.`, undefined);
+  }
   const expiresIn = typeof response.expires_in === 'number' ? response.expires_in : 3600;
   const refreshToken = response.refresh_token ?? previousRefreshToken;
-  const token: TokenSet = {
+  return {
     ...origin,
     accessToken: response.access_token,
     expiresAt: Date.now() + expiresIn * 1000,
     // RFC 6749 §5.1: scope may be omitted when it equals what was requested.
     scopes: response.scope !== undefined ? parseScope(response.scope) : [...fallbackScopes],
-    accepted: false,
-    dpop: response.token_type.toLowerCase() === 'dpop',
+    dpop,
+    ...(refreshToken ? { refreshToken } : {}),
   };
-  if (refreshToken) token.refreshToken = refreshToken;
-  return token;
 }
 
 function tokenError(cause: unknown, as: oauth.AuthorizationServer, what: string): never {
+  if (cause instanceof AuthError) throw cause;
   if (cause instanceof oauth.ResponseBodyError) {
     fail('token_request_failed', `The authorization server ${as.issuer} refused the ${what} (${cause.error}${cause.error_description ? `: ${cause.error_description}` : ''}).`, cause);
   }
@@ -106,34 +125,54 @@ async function tokenRequestOptions(as: oauth.AuthorizationServer, resource: stri
   return options;
 }
 
-export async function exchangeCode(flow: PendingFlow, params: URLSearchParams): Promise<TokenSet> {
-  const { authorizationServer: as, client, resource } = flow;
+export async function exchangeCode(flow: StoredFlow, as: oauth.AuthorizationServer, client: StoredClient, params: URLSearchParams): Promise<NewToken> {
   try {
-    const options = await tokenRequestOptions(as, resource);
+    const options = await tokenRequestOptions(as, flow.resource);
     const body = await withNonceRetry(async () => {
       const response = await oauth.authorizationCodeGrantRequest(as, oauthClient(client), clientAuthentication(client), params, flow.redirectUri, flow.codeVerifier, options);
       return oauth.processAuthorizationCodeResponse(as, oauthClient(client), response);
     });
-    return toTokenSet(body, { authorizationServer: as, client, resource }, flow.requested);
+    const origin: TokenOrigin = { serverUrl: flow.serverUrl, resource: flow.resource, issuer: as.issuer, clientId: client.clientId, requested: flow.requested };
+    return toTokenSet(body, as, origin, flow.requested);
   } catch (cause) {
     return tokenError(cause, as, 'authorization code exchange');
   }
 }
 
 /** A refresh asks for no scope: it can never widen what was granted (RFC 6749 §6). */
-export async function refreshTokens(current: TokenSet): Promise<TokenSet> {
-  const { authorizationServer: as, client, resource } = current;
+export async function refreshTokens(current: TokenSet, as: oauth.AuthorizationServer, client: StoredClient): Promise<NewToken> {
   if (!current.refreshToken) throw new AuthError('token_request_failed', 'There is no refresh token to use.');
   const refreshToken = current.refreshToken;
   try {
-    const options = await tokenRequestOptions(as, resource);
+    const options = await tokenRequestOptions(as, current.resource);
     const body = await withNonceRetry(async () => {
       const response = await oauth.refreshTokenGrantRequest(as, oauthClient(client), clientAuthentication(client), refreshToken, options);
       return oauth.processRefreshTokenResponse(as, oauthClient(client), response);
     });
-    return toTokenSet(body, { authorizationServer: as, client, resource }, current.scopes, current.refreshToken);
+    const { serverUrl, resource, issuer, clientId, requested } = current;
+    return toTokenSet(body, as, { serverUrl, resource, issuer, clientId, requested }, current.scopes, refreshToken);
   } catch (cause) {
     return tokenError(cause, as, 'token refresh');
   }
 }
 
+/**
+ * RFC 7009: revokes the refresh token (which ends the grant at most servers) and the access token.
+ * Returns false when the server has no revocation endpoint.
+ */
+export async function revokeTokens(token: TokenSet, as: oauth.AuthorizationServer, client: StoredClient): Promise<boolean> {
+  if (!as.revocation_endpoint) return false;
+  assertSafeEndpoint(as.revocation_endpoint, `revocation_endpoint of ${as.issuer}`);
+  const options = httpOptions(new URL(as.revocation_endpoint));
+  const revoke = async (value: string, hint: 'refresh_token' | 'access_token') => {
+    const response = await oauth.revocationRequest(as, oauthClient(client), clientAuthentication(client), value, { ...options, additionalParameters: { token_type_hint: hint } });
+    await oauth.processRevocationResponse(response);
+  };
+  try {
+    if (token.refreshToken) await revoke(token.refreshToken, 'refresh_token');
+    await revoke(token.accessToken, 'access_token');
+  } catch (cause) {
+    fail('token_request_failed', `Revoking the tokens at ${as.issuer} failed: ${cause instanceof Error ? cause.message : String(cause)}. They were forgotten here all the same.`, cause);
+  }
+  return true;
+}

@@ -2,21 +2,22 @@
 // the pre-registered client from the app's configuration, a Client ID Metadata Document when the
 // server supports it, else Dynamic Client Registration (RFC 7591). What a server registers for us
 // is kept per issuer, so a resource that moves to another authorization server registers anew.
+//
+// Redirect URIs: a client the worker registers (or describes by metadata document) gets a redirect
+// URI of its own per authorization server, so a response can never be taken for another server's
+// (mix-up, RFC 9700 §4.4.2). A pre-registered client shares the one it was registered with, and
+// its callbacks must then carry `iss` (RFC 9207).
 import * as oauth from 'oauth4webapi';
-import { db } from './db.ts';
-import { httpOptions, isLoopback } from './discovery.ts';
+import { loadClient, saveClient, type StoredClient, type TokenEndpointAuthMethod } from './db.ts';
+import { assertSafeEndpoint, httpOptions, isLoopback } from './discovery.ts';
 import { AuthError } from './errors.ts';
 import type { ClientConfig } from './messages.ts';
+import { redirectUriFor } from './settings.ts';
 
-export type TokenEndpointAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
-
-export interface ClientRecord {
-  issuer: string;
-  clientId: string;
-  /** A browser cannot keep a secret from the user; it is stored only because some servers insist on one. */
-  clientSecret?: string;
-  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+export interface ClientRecord extends StoredClient {
   source: 'pre-registered' | 'metadata-document' | 'dynamic';
+  /** The redirect URI is shared by every authorization server: callbacks must carry `iss`. */
+  requireIss: boolean;
 }
 
 function methodFor(as: oauth.AuthorizationServer, secret: string | undefined, registered?: unknown): TokenEndpointAuthMethod {
@@ -28,8 +29,9 @@ function methodFor(as: oauth.AuthorizationServer, secret: string | undefined, re
   return supported.includes('client_secret_post') ? 'client_secret_post' : 'client_secret_basic';
 }
 
-async function register(as: oauth.AuthorizationServer, config: ClientConfig, redirectUri: string): Promise<ClientRecord> {
+async function register(as: oauth.AuthorizationServer, config: ClientConfig, redirectUri: string): Promise<StoredClient> {
   const redirect = new URL(redirectUri);
+  assertSafeEndpoint(as.registration_endpoint, `registration_endpoint of ${as.issuer}`);
   let response: Response;
   try {
     response = await oauth.dynamicClientRegistrationRequest(
@@ -52,11 +54,11 @@ async function register(as: oauth.AuthorizationServer, config: ClientConfig, red
   try {
     const registered = await processRegistration(response, copy);
     const secret = typeof registered.client_secret === 'string' ? registered.client_secret : undefined;
-    const record: ClientRecord = {
+    const record: StoredClient = {
       issuer: as.issuer,
       clientId: registered.client_id,
       tokenEndpointAuthMethod: methodFor(as, secret, registered.token_endpoint_auth_method),
-      source: 'dynamic',
+      redirectUri,
     };
     if (secret) record.clientSecret = secret;
     return record;
@@ -82,34 +84,36 @@ async function processRegistration(response: Response, copy: Response): Promise<
 }
 
 /** The client to use at this authorization server, registering one when needed. */
-export async function clientFor(as: oauth.AuthorizationServer, config: ClientConfig, redirectUri: string): Promise<ClientRecord> {
+export async function clientFor(as: oauth.AuthorizationServer, config: ClientConfig): Promise<ClientRecord> {
   if (config.clientId) {
     return {
       issuer: as.issuer,
       clientId: config.clientId,
       ...(config.clientSecret ? { clientSecret: config.clientSecret } : {}),
       tokenEndpointAuthMethod: methodFor(as, config.clientSecret),
+      redirectUri: redirectUriFor(),
       source: 'pre-registered',
+      requireIss: true,
     };
   }
+  const redirectUri = redirectUriFor(as.issuer);
   if (config.clientMetadataUrl && as.client_id_metadata_document_supported === true) {
-    return { issuer: as.issuer, clientId: config.clientMetadataUrl, tokenEndpointAuthMethod: 'none', source: 'metadata-document' };
+    return { issuer: as.issuer, clientId: config.clientMetadataUrl, tokenEndpointAuthMethod: 'none', redirectUri, source: 'metadata-document', requireIss: false };
   }
-  const database = await db();
-  const stored = await database.get('clients', as.issuer);
-  if (stored) return stored;
+  const stored = await loadClient(as.issuer, redirectUri);
+  if (stored) return { ...stored, source: 'dynamic', requireIss: false };
   if (!as.registration_endpoint) {
     throw new AuthError(
       'not_registered',
       `The authorization server ${as.issuer} offers no way for this app to identify itself: configure a pre-registered client id${config.clientMetadataUrl ? '' : ', or a client metadata document URL'}.`,
     );
   }
-  const record = await register(as, config, redirectUri);
-  await database.put('clients', record);
-  return record;
+  const registered = await register(as, config, redirectUri);
+  await saveClient(registered);
+  return { ...registered, source: 'dynamic', requireIss: false };
 }
 
-export function oauthClient(record: ClientRecord): oauth.Client {
+export function oauthClient(record: StoredClient): oauth.Client {
   return { client_id: record.clientId, token_endpoint_auth_method: record.tokenEndpointAuthMethod };
 }
 
@@ -129,7 +133,7 @@ function clientSecretBasic(secret: string): oauth.ClientAuth {
   };
 }
 
-export function clientAuthentication(record: ClientRecord): oauth.ClientAuth {
+export function clientAuthentication(record: StoredClient): oauth.ClientAuth {
   switch (record.tokenEndpointAuthMethod) {
     case 'client_secret_basic':
       return clientSecretBasic(record.clientSecret ?? '');

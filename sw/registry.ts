@@ -1,52 +1,87 @@
-// The worker's view of the app's MCP servers: loaded from IndexedDB once per worker start, kept in
-// memory for the request path, written through on every change and broadcast to the app's windows.
-import { db, updateServer, type ServerRecord } from './db.ts';
+// The worker's view of the app's MCP servers: kept in memory for the request path, loaded from
+// IndexedDB once per worker start (after the checks any stored record gets), written through on
+// every change and broadcast to the app's windows. A registration (id, name, URL) only ever comes
+// from memory: what a page writes into the database cannot move a server elsewhere.
+import { loadConfig, loadServers, loadTokens, saveConfig, saveServers, updateLedger, type ServerRecord } from './db.ts';
+import { dpopHandle, dpopWarnings } from './dpop.ts';
+import { AuthError } from './errors.ts';
 import { emptyLedger } from './ledger.ts';
 import type { Preferences, ScopeStrategy, ServerRegistration, ServerState, WorkerBroadcast, WorkerConfig } from './messages.ts';
-import { dropToken, getToken, restoreTokens } from './tokens.ts';
+import { isTrusted } from './settings.ts';
+import { checkConfig } from './stored.ts';
+import { clearToken, getToken, restoreToken } from './tokens.ts';
+import { basePath, isSafeEndpoint, isWithin, parseUrl } from './urls.ts';
 
 declare const self: ServiceWorkerGlobalScope;
 
 interface Entry {
   record: ServerRecord;
-  origin: string;
-  path: string;
+  url: URL;
 }
 
 const entries = new Map<string, Entry>();
 let config: WorkerConfig | undefined;
+const warnings: string[] = [];
 let loading: Promise<void> | undefined;
 let loaded = false;
 
-function entryFor(record: ServerRecord): Entry {
-  const url = new URL(record.url);
-  return { record, origin: url.origin, path: url.pathname.replace(/\/$/, '') };
+function warn(message: string): void {
+  if (warnings.includes(message)) return;
+  warnings.push(message);
+  console.warn(`[mcp-sw-auth] ${message}`);
 }
 
+async function load(): Promise<void> {
+  const servers = await loadServers();
+  servers.skipped.forEach(warn);
+  for (const record of servers.values) {
+    if (!isTrusted(new URL(record.url))) {
+      warn(`The stored server "${record.id}" (${record.url}) is not on this worker's trusted list and was ignored.`);
+      continue;
+    }
+    entries.set(record.id, { record, url: new URL(record.url) });
+  }
+  const stored = await loadConfig();
+  stored.skipped.forEach(warn);
+  config ??= stored.values[0];
+  const tokens = await loadTokens();
+  tokens.skipped.forEach(warn);
+  if (tokens.values.length > 0) {
+    // the key is checked (and replaced if unusable, forgetting its tokens) before any token is used
+    await dpopHandle();
+    const replaced = dpopWarnings();
+    replaced.forEach(warn);
+    for (const token of replaced.length > 0 ? [] : tokens.values) {
+      const server = entries.get(token.serverId);
+      if (!server || !restoreToken(token, server.record.url)) warn(`A stored token for "${token.serverId}" matches no registered server URL and was ignored.`);
+    }
+  }
+  loaded = true;
+}
+
+/** Loads the stored state once per worker start. A failure is not remembered: the next call tries again. */
 export function ready(): Promise<void> {
-  loading ??= (async () => {
-    const database = await db();
-    for (const record of await database.getAll('servers')) entries.set(record.id, entryFor(record));
-    config = await database.get('config', 'config');
-    await restoreTokens();
-    loaded = true;
-  })();
-  return loading;
+  if (loading) return loading;
+  const attempt = load();
+  loading = attempt;
+  attempt.catch((error: unknown) => {
+    if (loading === attempt) loading = undefined;
+    console.warn('[mcp-sw-auth] Could not read IndexedDB; requests pass through untouched until it can.', error);
+  });
+  return attempt;
 }
 
 export function isReady(): boolean {
   return loaded;
 }
 
-/** The registered server a request goes to, if any: same origin, and the endpoint path or below it. */
+/** The registered server a request goes to, if any: same origin, and the deepest endpoint path at or above it. */
 export function matchServer(url: URL): ServerRecord | undefined {
+  let best: Entry | undefined;
   for (const entry of entries.values()) {
-    if (url.origin !== entry.origin) continue;
-    if (url.pathname === entry.path || url.pathname.startsWith(`${entry.path}/`) || (entry.path === '' && url.pathname === '/')) {
-      return entry.record;
-    }
+    if (isWithin(url, entry.url) && (!best || basePath(entry.url).length > basePath(best.url).length)) best = entry;
   }
-  return undefined;
+  return best?.record;
 }
 
 export function getServer(id: string): ServerRecord | undefined {
@@ -63,6 +98,14 @@ export function getConfig(): WorkerConfig | undefined {
 
 export function strategy(): ScopeStrategy {
   return config?.strategy ?? 'union';
+}
+
+export function autoRedirect(): boolean {
+  return config?.autoRedirect ?? false;
+}
+
+export function workerWarnings(): string[] {
+  return [...warnings];
 }
 
 export function toState(record: ServerRecord): ServerState {
@@ -92,49 +135,78 @@ export async function broadcast(record: ServerRecord): Promise<void> {
 /** Applies one ledger transition atomically, then tells every window. */
 export async function change(id: string, transition: (record: ServerRecord) => ServerRecord): Promise<ServerRecord | undefined> {
   await ready();
-  const result = await updateServer(id, transition);
-  if (!result) return undefined;
-  entries.set(id, entryFor(result.record));
+  const entry = entries.get(id);
+  if (!entry) return undefined;
+  const { id: _id, name, url } = entry.record;
+  const result = await updateLedger({ id, name, url }, transition, emptyLedger);
+  // a configure that moved the server while the transaction ran wins
+  if (entries.get(id)?.record.url === url) entries.set(id, { record: result.record, url: entry.url });
   if (result.changed) await broadcast(result.record);
   return result.record;
 }
 
-export async function configure(requested: Omit<WorkerConfig, 'strategy'> & { strategy?: ScopeStrategy }, servers: ServerRegistration[]): Promise<void> {
+function invalid(message: string): never {
+  throw new AuthError('invalid_config', message);
+}
+
+/** Checks a page's server list as strictly as a server's answer, before anything is saved. */
+function checkRegistrations(servers: unknown): ServerRegistration[] {
+  if (!Array.isArray(servers) || servers.length > 100) invalid('configure() needs `servers`: a list of at most 100 { id, name, url }.');
+  const seen = new Set<string>();
+  return servers.map((s: Partial<ServerRegistration> | null, i) => {
+    const id = s?.id;
+    if (typeof id !== 'string' || id.length === 0 || id.length > 200) invalid(`servers[${i}].id must be a non-empty string.`);
+    if (seen.has(id)) invalid(`Two servers have the id "${id}"; ids must be unique.`);
+    seen.add(id);
+    const name = s?.name ?? id;
+    if (typeof name !== 'string' || name.length === 0 || name.length > 200) invalid(`servers[${i}].name must be a non-empty string.`);
+    const url = parseUrl(s?.url);
+    if (!url) invalid(`Server "${id}": ${JSON.stringify(s?.url)} is not an absolute URL. Give the MCP endpoint in full, e.g. "https://mcp.example.com/mcp".`);
+    if (!isSafeEndpoint(url) || url.search) {
+      invalid(`Server "${id}": ${url.href} must be https (or http on localhost), without user info, query or fragment: tokens are only sent there.`);
+    }
+    if (!isTrusted(url)) {
+      throw new AuthError('untrusted_server', `Server "${id}" (${url.href}) is not on this worker's list of trusted MCP servers, so it was not registered. Add it to trustedServers in the worker script.`);
+    }
+    return { id, name, url: url.href };
+  });
+}
+
+export async function configure(requested: Omit<WorkerConfig, 'strategy'> & { strategy?: ScopeStrategy }, servers: unknown): Promise<void> {
   await ready();
-  const next: WorkerConfig = { ...requested, strategy: requested.strategy ?? config?.strategy ?? 'union' };
+  const registrations = checkRegistrations(servers);
+  const candidate: Record<string, unknown> = { ...requested, strategy: requested.strategy ?? config?.strategy ?? 'union' };
   const keptAutoRedirect = requested.autoRedirect ?? config?.autoRedirect;
-  if (keptAutoRedirect !== undefined) next.autoRedirect = keptAutoRedirect;
-  const same = (a: ServerRegistration, b: ServerRegistration) => a.url === b.url && a.name === b.name;
-  const changed = servers.filter((s) => {
+  if (keptAutoRedirect !== undefined) candidate['autoRedirect'] = keptAutoRedirect;
+  const checked = checkConfig(candidate);
+  if (!checked.ok) invalid(`configure(): ${checked.why.replace(/^a stored configuration was ignored: /, '')}.`);
+  const next = checked.value;
+
+  const changed = registrations.filter((s) => {
     const known = entries.get(s.id)?.record;
-    return !known || !same(known, s);
+    return !known || known.url !== s.url || known.name !== s.name;
   });
   const configChanged = JSON.stringify(config) !== JSON.stringify(next);
   // Every page load configures the worker; IndexedDB is written only when something differs.
   if (changed.length === 0 && !configChanged) return;
-  const tx = (await db()).transaction(['servers', 'config'], 'readwrite');
-  const store = tx.objectStore('servers');
-  for (const registration of changed) {
-    const existing = await store.get(registration.id);
-    // A server that moved to another URL starts a fresh ledger: its scopes mean nothing elsewhere.
-    const record: ServerRecord =
-      existing && existing.url === registration.url ? { ...existing, ...registration } : { ...registration, ...emptyLedger() };
-    if (existing && existing.url !== registration.url) dropToken(registration.id); // its audience is the old URL
-    await store.put(record);
-    entries.set(record.id, entryFor(record));
-  }
-  if (configChanged) await tx.objectStore('config').put(next, 'config');
-  await tx.done;
+  const records = changed.map((registration): ServerRecord => {
+    const known = entries.get(registration.id)?.record;
+    if (known && known.url === registration.url) return { ...known, ...registration };
+    // A server that moved to another URL starts a fresh ledger, and its token (audience: the old URL) goes.
+    if (known) clearToken(registration.id);
+    return { ...emptyLedger(), ...registration };
+  });
+  if (records.length > 0) await saveServers(records);
+  if (configChanged) await saveConfig(next);
+  for (const record of records) entries.set(record.id, { record, url: new URL(record.url) });
   config = next;
-}
-
-export function autoRedirect(): boolean {
-  return config?.autoRedirect ?? false;
 }
 
 export async function setPreferences(preferences: Partial<Preferences>): Promise<void> {
   await ready();
   if (!config) return;
-  config = { ...config, ...preferences };
-  await (await db()).put('config', config, 'config');
+  const checked = checkConfig({ ...config, ...preferences });
+  if (!checked.ok) invalid(`Preferences: ${checked.why.replace(/^a stored configuration was ignored: /, '')}.`);
+  config = checked.value;
+  await saveConfig(config);
 }

@@ -1,31 +1,31 @@
 // Which requests are the worker's: navigations to the OAuth callback path, and requests to a
-// registered MCP server. Everything else is left to the browser untouched.
+// registered MCP server (the deepest registered path wins). Everything else is left to the browser.
 import { handleCallback } from './strategies/callback.ts';
 import { handleMcpRequest } from './strategies/mcp-request.ts';
 import { isReady, matchServer, ready } from './registry.ts';
+import { isCallbackPath, isTrusted, trustedServers } from './settings.ts';
 
 declare const self: ServiceWorkerGlobalScope;
 
-/**
- * The callback path is fixed when the worker is registered (`/sw.js?callback=/oauth/callback`),
- * so the callback can be recognised synchronously even by a worker that has just started.
- */
-export const callbackPath = new URL(self.location.href).searchParams.get('callback') ?? '/oauth/callback';
+function mcpRequest(event: FetchEvent, url: URL): Promise<Response> | undefined {
+  const server = matchServer(url);
+  return server ? handleMcpRequest(event.request, server.id, event.clientId) : undefined;
+}
 
 export function route(event: FetchEvent): Promise<Response> | undefined {
   const request = event.request;
   const url = new URL(request.url);
   if (request.mode === 'navigate') {
-    return url.origin === self.location.origin && url.pathname === callbackPath ? handleCallback(request) : undefined;
+    return url.origin === self.location.origin && isCallbackPath(url.pathname) ? handleCallback(event) : undefined;
   }
-  if (!isReady()) {
-    // A worker that has just started has not read its registrations yet; same-origin assets are never ours.
-    if (url.origin === self.location.origin) return undefined;
-    return ready().then(() => {
-      const server = matchServer(url);
-      return server ? handleMcpRequest(request, server.id) : fetch(request);
-    });
-  }
-  const server = matchServer(url);
-  return server ? handleMcpRequest(request, server.id) : undefined;
+  if (isReady()) return mcpRequest(event, url);
+  // A worker that has just started has not read its registrations yet. With a trusted list, what
+  // cannot be a server is known at once; otherwise every request waits for the registrations (a
+  // few ms, once), so that no request to an MCP server, same-origin ones included, leaves without
+  // its token. If the database cannot be read, requests go out untouched.
+  if (trustedServers() && !isTrusted(url)) return undefined;
+  return ready().then(
+    () => mcpRequest(event, url) ?? fetch(request),
+    () => fetch(request),
+  );
 }

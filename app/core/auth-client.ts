@@ -32,6 +32,10 @@ export interface McpAuthSnapshot {
   inFlight: Readonly<Record<string, number>>;
   /** A failure of the client itself (worker missing, worker not answering). */
   fatal?: string;
+  /** Stored records the worker refused to use, and why (it carries on without them). */
+  warnings: readonly string[];
+  /** The MCP servers the worker's own script trusts; undefined when it has no list. */
+  trustedServers?: readonly string[];
 }
 
 /** Thrown by `guard` when the server refused the call until the user authorizes more scope. */
@@ -63,13 +67,16 @@ export class McpAuthClient {
   #channel: WorkerChannel | undefined;
   #snapshot: McpAuthSnapshot;
   #listeners = new Set<() => void>();
-  #resumeFor = new Map<string, unknown>();
+  /** Per server, the calls refused for lack of scope, each with what to repeat once authorized. */
+  #resumes = new Map<string, Map<number, unknown>>();
+  #calls = 0;
+  #clientId = '';
   #redirecting = new Set<string>();
   #stop: Array<() => void> = [];
 
   constructor(options: McpAuthOptions) {
     this.#options = options;
-    this.#snapshot = { ready: false, servers: {}, inFlight: {}, strategy: options.strategy ?? 'union', autoRedirect: options.autoRedirect ?? false };
+    this.#snapshot = { ready: false, servers: {}, inFlight: {}, strategy: options.strategy ?? 'union', autoRedirect: options.autoRedirect ?? false, warnings: [] };
   }
 
   subscribe = (listener: () => void): (() => void) => {
@@ -87,7 +94,8 @@ export class McpAuthClient {
   #apply(reply: WorkerReply): Extract<WorkerReply, { ok: true }> {
     if (!reply.ok) throw new McpAuthError(reply.error);
     const servers = Object.fromEntries(reply.servers.map((s) => [s.id, s]));
-    this.#set({ servers, strategy: reply.strategy, autoRedirect: reply.autoRedirect });
+    this.#clientId = reply.clientId;
+    this.#set({ servers, strategy: reply.strategy, autoRedirect: reply.autoRedirect, warnings: reply.warnings, trustedServers: reply.trustedServers });
     return reply;
   }
 
@@ -120,15 +128,19 @@ export class McpAuthClient {
     const { clientId, clientSecret, clientMetadataUrl, clientName, offlineAccess } = this.#options;
     const client: ClientConfig = { clientId, clientSecret, clientMetadataUrl, clientName, offlineAccess };
     for (const key of Object.keys(client) as Array<keyof ClientConfig>) if (client[key] === undefined) delete client[key];
-    const config = { ...client, callbackPath, ...(strategy ? { strategy } : {}), ...(autoRedirect !== undefined ? { autoRedirect } : {}) };
-    const { result } = await this.#request({ type: 'configure', config, servers: this.#options.servers });
+    const config = { ...client, ...(strategy ? { strategy } : {}), ...(autoRedirect !== undefined ? { autoRedirect } : {}) };
+    let result: FlowResult | undefined;
+    try {
+      ({ result } = await this.#request({ type: 'configure', config, servers: this.#options.servers }));
+    } catch (error) {
+      this.#set({ fatal: (error as Error).message });
+      throw error;
+    }
     const timer = setInterval(() => void this.#channel?.request({ type: 'ping' }).catch(() => undefined), KEEPALIVE_MS);
     this.#stop.push(() => clearInterval(timer));
     this.#set({ ready: true, ...(result ? { lastResult: result } : {}) });
-    if (result?.outcome === 'granted' && result.resume !== undefined) {
-      const server = this.#snapshot.servers[result.serverId];
-      if (server) this.#options.onResume?.(result.resume, server);
-    }
+    const server = result ? this.#snapshot.servers[result.serverId] : undefined;
+    if (result?.outcome === 'granted' && server) for (const resume of result.resumes) this.#options.onResume?.(resume, server);
   }
 
   stop(): void {
@@ -136,41 +148,54 @@ export class McpAuthClient {
   }
 
   /**
-   * Runs one call to an MCP server. If the server refused it for lack of scope, remembers
-   * `resume` so the call can be repeated after the redirect, and throws AuthorizationRequiredError
-   * (or McpAuthError when the worker decided not to authorize again).
+   * Runs one call to an MCP server. If the worker saw this window's request to that server refused
+   * for lack of scope while the call ran, remembers `resume` (plain data: what to repeat) so the call
+   * can be repeated after the authorization, and throws AuthorizationRequiredError; McpAuthError
+   * when the worker decided not to authorize again. Any other failure is rethrown as it is.
    */
   async guard<T>(serverId: string, resume: unknown, call: () => Promise<T>): Promise<T> {
     const startedAt = Date.now();
     try {
       return await call();
     } catch (error) {
-      // The worker updates its state before it hands the refused response to the page.
-      const { servers } = await this.#request({ type: 'state' });
+      // The worker records the refusal before it hands the response to the page.
+      const { servers, challenges = [] } = await this.#request({ type: 'challenges', serverId, since: startedAt });
       const server = servers.find((s) => s.id === serverId);
-      // A pending authorization (this call's challenge, or the same one from another tab) is why it failed.
-      if (server?.pending) {
-        this.#resumeFor.set(serverId, resume);
+      if (!server) throw error;
+      if (challenges.some((c) => c.outcome === 'authorization-needed')) {
+        this.#rememberCall(serverId, resume);
         this.#maybeAutoRedirect(server);
-        throw new AuthorizationRequiredError(serverId, server.pending.requested);
+        throw new AuthorizationRequiredError(serverId, server.pending?.requested ?? server.requested);
       }
-      const last = server?.timeline.at(-1);
-      if (server?.error && last?.kind === 'error' && last.at >= startedAt - 1000) throw new McpAuthError(server.error);
+      if (challenges.some((c) => c.outcome === 'refused') && server.error) throw new McpAuthError(server.error);
       throw error;
     }
   }
 
-  /** Another tab's authorization covered what this tab was waiting for: carry on without a redirect. */
-  #resumeAfterGrantElsewhere(server: ServerState): void {
-    if (!this.#resumeFor.has(server.id) || this.#redirecting.has(server.id)) return;
-    if (server.pending || !server.authorized || server.timeline.at(-1)?.kind !== 'grant') return;
-    const resume = this.#resumeFor.get(server.id);
-    this.#resumeFor.delete(server.id);
-    this.#options.onResume?.(resume, server);
+  #rememberCall(serverId: string, resume: unknown): void {
+    let calls = this.#resumes.get(serverId);
+    if (!calls) this.#resumes.set(serverId, (calls = new Map()));
+    calls.set(++this.#calls, resume);
   }
 
+  #takeCalls(serverId: string): unknown[] {
+    const calls = [...(this.#resumes.get(serverId)?.values() ?? [])];
+    this.#resumes.delete(serverId);
+    return calls;
+  }
+
+  /** Another tab's authorization covered what this tab was waiting for: carry on without a redirect. */
+  #resumeAfterGrantElsewhere(server: ServerState): void {
+    if (!this.#resumes.has(server.id) || this.#redirecting.has(server.id)) return;
+    if (server.pending || !server.authorized || server.timeline.at(-1)?.kind !== 'grant') return;
+    for (const resume of this.#takeCalls(server.id)) this.#options.onResume?.(resume, server);
+  }
+
+  /** With auto-redirect on, the window whose request was refused goes to the authorization server. */
   #maybeAutoRedirect(server: ServerState): void {
-    if (this.#snapshot.autoRedirect && server.pending && this.#resumeFor.has(server.id)) void this.authorize(server.id).catch(() => undefined);
+    if (!this.#snapshot.autoRedirect || !server.pending) return;
+    if (server.pending.clientId !== this.#clientId && !this.#resumes.has(server.id)) return;
+    void this.authorize(server.id).catch(() => undefined);
   }
 
   /**
@@ -182,12 +207,12 @@ export class McpAuthClient {
     if (this.#redirecting.has(serverId)) return;
     this.#redirecting.add(serverId);
     try {
-      const resume = this.#resumeFor.get(serverId);
+      const resumes = [...(this.#resumes.get(serverId)?.values() ?? [])];
       const reply = await this.#request({
         type: 'authorize',
         serverId,
         returnTo: location.href,
-        ...(resume === undefined ? {} : { resume }),
+        ...(resumes.length > 0 ? { resumes } : {}),
         ...(options.force ? { force: true } : {}),
       });
       if (reply.authorizationUrl) {
@@ -203,7 +228,7 @@ export class McpAuthClient {
   }
 
   async signOut(serverId: string): Promise<void> {
-    this.#resumeFor.delete(serverId);
+    this.#resumes.delete(serverId);
     await this.#request({ type: 'sign-out', serverId });
   }
 

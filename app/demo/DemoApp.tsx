@@ -46,7 +46,16 @@ export function DemoApp({ servers, sessions, issuer }: { servers: DemoServer[]; 
           Replace mode asks only for the latest challenge's scope, as the v1 SDK does. Watch earlier grants vanish until the worker's loop guard stops the cycle.
         </p>
       )}
-      {auth.fatal && <p className="notice error">{auth.fatal}</p>}
+      {auth.fatal && (
+        <p className="notice error" data-testid="fatal">
+          {auth.fatal}
+        </p>
+      )}
+      {auth.warnings.map((warning) => (
+        <p key={warning} className="notice warn" data-testid="worker-warning">
+          {warning}
+        </p>
+      ))}
       {result && (
         <div className={`notice ${result.outcome === 'granted' ? 'ok' : 'error'}`} data-testid="last-result">
           {result.outcome === 'granted'
@@ -64,7 +73,12 @@ export function DemoApp({ servers, sessions, issuer }: { servers: DemoServer[]; 
         ))}
       </main>
       <footer className="foot">
-        Authorization server: <code>{issuer}</code> · tokens never leave the service worker
+        Authorization server: <code>{issuer}</code> · tokens never leave the service worker ·{' '}
+        <span data-testid="trust">
+          {auth.trustedServers
+            ? `the worker trusts only ${auth.trustedServers.join(' and ')} (listed in its own script, /sw.js): it refuses any other server, whoever asks`
+            : 'the worker has no trusted-server list: any script of this origin may register any MCP server, and the worker will authorize it'}
+        </span>
       </footer>
     </div>
   );

@@ -42,14 +42,18 @@ export function ServerCard({ server, session }: { server: DemoServer; session: M
             <button className="ghost" data-testid={`signout-${server.id}`} onClick={() => void view.signOut().then(() => session.close())}>
               Sign out
             </button>
-            {consoleState.busy && <span className="busy">Running {consoleState.busy}…</span>}
+            {consoleState.busy && (
+              <span className="busy" data-testid={`busy-${server.id}`}>
+                Running {consoleState.busy}…
+              </span>
+            )}
           </div>
           {consoleState.tools?.map((tool) => (
             <ToolForm key={tool.name} serverId={server.id} tool={tool} disabled={!!consoleState.busy} onRun={(args) => run({ serverId: server.id, kind: 'call', tool: tool.name, args })} />
           ))}
-          <ol className="output" data-testid={`output-${server.id}`}>
+          <ol className="output" data-testid={`output-${server.id}`} data-last-call={consoleState.lastCall}>
             {consoleState.output.map((line, i) => (
-              <li key={i} className={line.kind}>
+              <li key={i} className={line.kind} data-call={line.call}>
                 <span className="op">{line.operation}</span> {line.text}
               </li>
             ))}
@@ -84,6 +88,11 @@ export function ServerCard({ server, session }: { server: DemoServer; session: M
             <div className="prompt error" data-testid={`error-${server.id}`} role="alert">
               <strong>{view.server.error.code === 'scope_not_granted' ? 'Loop stopped by the worker' : 'Authorization error'}</strong>
               <p>{view.server.error.message}</p>
+              {(view.server.error.code === 'scope_not_granted' || view.server.error.code === 'access_denied') && (
+                <button className="ghost" data-testid={`ask-again-${server.id}`} onClick={() => void view.authorize({ force: true })}>
+                  Ask again{view.server.error.scopes?.length ? ` for ${view.server.error.scopes.join(' ')}` : ''}
+                </button>
+              )}
             </div>
           )}
           <h3>Granted scopes</h3>
@@ -124,6 +133,13 @@ export function ServerCard({ server, session }: { server: DemoServer; session: M
     </section>
   );
 }
+
+const REVOCATION_TEXT = {
+  revoked: 'tokens revoked at the authorization server',
+  'no-endpoint': 'the authorization server offers no revocation',
+  failed: 'revoking the tokens failed (they are forgotten here)',
+  'nothing-to-revoke': 'no token to revoke',
+} as const;
 
 function firstSentence(text: string): string {
   const end = text.search(/\.\s/);
@@ -220,7 +236,7 @@ function TimelineItem({ event }: { event: TimelineEvent }) {
     case 'sign-out':
       return (
         <li>
-          <time>{time}</time> Signed out: scopes forgotten
+          <time>{time}</time> Signed out: scopes forgotten{event.revocation ? `, ${REVOCATION_TEXT[event.revocation]}` : ''}
         </li>
       );
   }

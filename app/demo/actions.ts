@@ -4,9 +4,18 @@ import { AuthorizationRequiredError, McpAuthError, type McpAuthClient } from '..
 import type { McpSession } from '../core/mcp-session.ts';
 import { consoleStore } from './console-store.ts';
 
+/**
+ * `call` names one run of an action: its console line carries it, and so does the same action run
+ * again after an authorization, so that what a call printed can be told from any other line.
+ */
 export type DemoAction =
-  | { serverId: string; kind: 'connect' }
-  | { serverId: string; kind: 'call'; tool: string; args: Record<string, unknown> };
+  | { serverId: string; kind: 'connect'; call?: string }
+  | { serverId: string; kind: 'call'; tool: string; args: Record<string, unknown>; call?: string };
+
+let calls = 0;
+function newCallId(): string {
+  return `${Date.now().toString(36)}-${++calls}`;
+}
 
 export function describe(action: DemoAction): string {
   return action.kind === 'connect' ? 'connect + tools/list' : `tools/call ${action.tool}`;
@@ -14,22 +23,24 @@ export function describe(action: DemoAction): string {
 
 export function isDemoAction(value: unknown): value is DemoAction {
   const v = value as Partial<DemoAction> | null;
-  return typeof v?.serverId === 'string' && (v.kind === 'connect' || v.kind === 'call');
+  return typeof v?.serverId === 'string' && (v.kind === 'connect' || v.kind === 'call') && (v.call === undefined || typeof v.call === 'string');
 }
 
-export async function runAction(client: McpAuthClient, sessions: Map<string, McpSession>, action: DemoAction, retried = false): Promise<void> {
-  const session = sessions.get(action.serverId);
+export async function runAction(client: McpAuthClient, sessions: Map<string, McpSession>, given: DemoAction, retried = false): Promise<void> {
+  const session = sessions.get(given.serverId);
   if (!session) return;
+  const action: DemoAction = { ...given, call: given.call ?? newCallId() };
+  const call = action.call!;
   const operation = describe(action);
-  consoleStore.update(action.serverId, (s) => ({ ...s, busy: operation }));
+  consoleStore.update(action.serverId, (s) => ({ ...s, busy: operation, lastCall: call }));
   try {
     if (action.kind === 'connect') {
       const tools = await client.guard(action.serverId, action, () => session.listTools());
       consoleStore.update(action.serverId, (s) => ({ ...s, tools }));
-      consoleStore.log(action.serverId, { operation, kind: 'ok', text: `${tools.length} tools: ${tools.map((t) => t.name).join(', ')}` });
+      consoleStore.log(action.serverId, { call, operation, kind: 'ok', text: `${tools.length} tools: ${tools.map((t) => t.name).join(', ')}` });
     } else {
       const outcome = await client.guard(action.serverId, action, () => session.callTool(action.tool, action.args));
-      consoleStore.log(action.serverId, { operation, kind: outcome.isError ? 'error' : 'ok', text: outcome.text || '(no output)' });
+      consoleStore.log(action.serverId, { call, operation, kind: outcome.isError ? 'error' : 'ok', text: outcome.text || '(no output)' });
       // A tool call needs a session: after a redirect the tool list is fetched again too.
       if (!consoleStore.get()[action.serverId]?.tools) {
         const tools = await session.listTools();
@@ -40,11 +51,11 @@ export async function runAction(client: McpAuthClient, sessions: Map<string, Mcp
     if (retried) void client.logRetry(action.serverId, operation, true).catch(() => undefined);
   } catch (error) {
     if (error instanceof AuthorizationRequiredError) {
-      consoleStore.log(action.serverId, { operation, kind: 'auth', text: `Waiting for an authorization (it will ask for ${error.scopes.join(' ')})` });
+      consoleStore.log(action.serverId, { call, operation, kind: 'auth', text: `Waiting for an authorization (it will ask for ${error.scopes.join(' ')})` });
     } else if (error instanceof McpAuthError) {
-      consoleStore.log(action.serverId, { operation, kind: 'error', text: error.message });
+      consoleStore.log(action.serverId, { call, operation, kind: 'error', text: error.message });
     } else {
-      consoleStore.log(action.serverId, { operation, kind: 'error', text: error instanceof Error ? error.message : String(error) });
+      consoleStore.log(action.serverId, { call, operation, kind: 'error', text: error instanceof Error ? error.message : String(error) });
     }
     if (retried) void client.logRetry(action.serverId, operation, false, error instanceof Error ? error.message : String(error)).catch(() => undefined);
   } finally {

@@ -5,6 +5,8 @@ import type { ToolInfo } from '../core/mcp-session.ts';
 
 export interface OutputLine {
   at: number;
+  /** The run of an action that printed it (see DemoAction). */
+  call: string;
   operation: string;
   text: string;
   kind: 'ok' | 'error' | 'auth';
@@ -13,6 +15,8 @@ export interface OutputLine {
 export interface ConsoleState {
   tools?: ToolInfo[];
   busy?: string;
+  /** The latest run started. */
+  lastCall?: string;
   output: OutputLine[];
 }
 

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   // Servers that already hold a grant reconnect on load: a reload needs no new authorization.
   // The server whose interrupted action is being retried reconnects through that retry instead.
   const last = client.getSnapshot().lastResult;
-  const retrying = last?.outcome === 'granted' && isDemoAction(last.resume) ? last.serverId : undefined;
+  const retrying = last?.outcome === 'granted' && last.resumes.some(isDemoAction) ? last.serverId : undefined;
   for (const server of Object.values(client.getSnapshot().servers)) {
     if (server.authorized && server.id !== retrying) void runAction(client, sessions, { serverId: server.id, kind: 'connect' });
   }

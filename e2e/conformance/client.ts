@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConformanceOutcome } from '../../app/conformance/main.ts';
+import { workerScript } from '../../servers/worker-script.ts';
 
 const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
 /** Below the suite's own --timeout, so that the browser is closed and a reason printed first. */
@@ -41,11 +42,16 @@ const CHROMIUM_ARGS = [
   '--disable-web-security',
 ];
 
-function serve(config: object): Promise<Server> {
+function serve(config: { serverUrl: string }): Promise<Server> {
   const server = createServer(async (request, response) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path === '/conformance/config.json') {
       response.writeHead(200, { 'content-type': TYPES['.json']!, 'cache-control': 'no-store' }).end(JSON.stringify(config));
+      return;
+    }
+    if (path === '/sw.js') {
+      // the worker trusts exactly the scenario's MCP server, as an app lists its own
+      response.writeHead(200, { 'content-type': TYPES['.js']!, 'cache-control': 'no-store' }).end(workerScript([config.serverUrl]));
       return;
     }
     const file = normalize(join(DIST, path.endsWith('/') ? `${path}index.html` : path));

@@ -1,72 +1,96 @@
 // The authorization server redirects the browser back to the app's callback path; the worker
 // answers that navigation itself, so the code, the verifier and the tokens never reach the page.
-// It checks `state` and `iss`, exchanges the code, records the grant, and redirects to where the
-// user was, leaving no code in the address bar or the history.
-import { db, takeFlow, type PendingFlow } from '../db.ts';
+// It finds the flow by `state`, checks that the response came to the redirect URI and from the
+// authorization server the flow went to (`iss`), discovers that server's endpoints afresh, exchanges
+// the code, records the grant, and redirects to where the user was, leaving no code in the address
+// bar or the history.
+import type { StoredFlow } from '../db.ts';
+import { authorizationServerFor } from '../discovery.ts';
 import { AuthError, toErrorInfo } from '../errors.ts';
+import { FLOW_LIFETIME_MS, takeFlow } from '../flows.ts';
 import { applyError, applyGrant } from '../ledger.ts';
 import type { FlowResult } from '../messages.ts';
 import { exchangeCode, validateCallback } from '../oauth.ts';
-import { change, getServer } from '../registry.ts';
-import { setToken } from '../tokens.ts';
+import { holdResult } from '../outcomes.ts';
+import { clientFor } from '../registration.ts';
+import { change, getConfig, getServer } from '../registry.ts';
+import { installToken } from '../tokens.ts';
 
 declare const self: ServiceWorkerGlobalScope;
 
-/** A flow left at the authorization server longer than this is refused. */
-export const FLOW_LIFETIME_MS = 15 * 60_000;
-
-async function saveResult(result: FlowResult): Promise<void> {
-  await (await db()).put('results', result, 'latest');
+function home(): string {
+  return self.registration.scope;
 }
 
-async function complete(flow: PendingFlow, callback: URL): Promise<FlowResult> {
+/** Where to send the user back: a URL of this app, never elsewhere. */
+function backInApp(returnTo: string): string {
+  const url = URL.parse(returnTo);
+  return url && url.origin === self.location.origin ? url.href : home();
+}
+
+async function complete(flow: StoredFlow, callback: URL): Promise<FlowResult> {
   const server = getServer(flow.serverId);
-  if (!server) throw new AuthError('not_registered', `The server "${flow.serverId}" is no longer registered with the worker.`);
+  if (!server || server.url !== flow.serverUrl) {
+    throw new AuthError('not_registered', `The server "${flow.serverId}" is no longer registered with the worker at ${flow.serverUrl}; nothing was exchanged.`);
+  }
   if (Date.now() - flow.createdAt > FLOW_LIFETIME_MS) {
     throw new AuthError('no_pending_flow', 'This authorization took longer than 15 minutes and has expired. Start it again.');
   }
-  // The callback is checked against the authorization server the flow went to, as recorded then.
-  const params = validateCallback(flow, callback);
-  const token = await exchangeCode(flow, params);
-  await setToken(server.id, token);
+  if (new URL(flow.redirectUri).pathname !== callback.pathname) {
+    // another authorization server's redirect URI: a mix-up, or a forged callback
+    throw new AuthError('iss_mismatch', 'The authorization response arrived at the redirect URI of another authorization server than the one this authorization went to, so it was refused without being used. Start the authorization again.');
+  }
+  const config = getConfig();
+  if (!config) throw new AuthError('not_registered', 'The worker has no configuration; call configure() and start the authorization again.');
+  // The endpoints come from this worker's own discovery, never from the stored flow.
+  const { authorizationServer } = await authorizationServerFor(flow.serverUrl, flow.issuer);
+  const client = await clientFor(authorizationServer, config);
+  if (client.clientId !== flow.clientId || client.redirectUri !== flow.redirectUri) {
+    throw new AuthError('state_mismatch', 'This authorization was started as another client of the authorization server than the app is now; nothing was exchanged. Start it again.');
+  }
+  const params = validateCallback(flow, authorizationServer, client, callback);
+  const token = await exchangeCode(flow, authorizationServer, client, params);
+  installToken(server.id, token, 'any');
   await change(server.id, (r) => applyGrant(r, flow.requested, token.scopes, Date.now()));
-  return { serverId: server.id, at: Date.now(), outcome: 'granted', granted: token.scopes, resume: flow.resume };
+  return { serverId: server.id, at: Date.now(), outcome: 'granted', granted: [...token.scopes], resumes: flow.resumes };
 }
 
-export async function handleCallback(request: Request): Promise<Response> {
+export async function handleCallback(event: FetchEvent): Promise<Response> {
   try {
-    return await answerCallback(request);
+    return await answerCallback(event);
   } catch {
     // Never leave the user on a browser error page with the code in the address bar.
-    return Response.redirect(self.registration.scope, 303);
+    return Response.redirect(home(), 303);
   }
 }
 
-async function answerCallback(request: Request): Promise<Response> {
-  const callback = new URL(request.url);
+async function answerCallback(event: FetchEvent): Promise<Response> {
+  const callback = new URL(event.request.url);
   const state = callback.searchParams.get('state');
   const flow = state ? await takeFlow(state) : undefined;
   if (!flow) {
-    await saveResult({
+    const result: FlowResult = {
       serverId: '',
       at: Date.now(),
       outcome: 'error',
       error: {
         code: 'state_mismatch',
-        message:
-          'The authorization response matches no authorization this app started (unknown or already used state). It was ignored; start the authorization again.',
+        message: 'The authorization response matches no authorization this app started (unknown or already used state). It was ignored; start the authorization again.',
       },
-    });
-    return Response.redirect(self.registration.scope, 303);
+      resumes: [],
+    };
+    holdResult(result, home(), event.resultingClientId);
+    return Response.redirect(home(), 303);
   }
   let result: FlowResult;
   try {
     result = await complete(flow, callback);
   } catch (error) {
     const info = toErrorInfo(error, 'token_request_failed', 'Completing the authorization failed');
-    await change(flow.serverId, (r) => applyError(r, info, Date.now()));
-    result = { serverId: flow.serverId, at: Date.now(), outcome: 'error', error: info, resume: flow.resume };
+    await change(flow.serverId, (r) => applyError(r, info, Date.now(), flow.requested));
+    result = { serverId: flow.serverId, at: Date.now(), outcome: 'error', error: info, resumes: [] };
   }
-  await saveResult(result);
-  return Response.redirect(flow.returnTo, 303);
+  const returnTo = backInApp(flow.returnTo);
+  holdResult(result, returnTo, event.resultingClientId);
+  return Response.redirect(returnTo, 303);
 }

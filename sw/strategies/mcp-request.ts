@@ -1,20 +1,26 @@
-// What the worker does with a request to a registered MCP server: attach that server's token,
-// refresh an expired one (once, single-flight), and turn a 401/403 challenge into a ledger change
-// the app is told about. The server's response always goes back to the page unchanged, streams
-// included.
+// What the worker does with a request to a registered MCP server: attach that server's token, but
+// only to the very server it was issued for; refresh an expired one; and hand a 401/403 to the
+// step-up policy. The server's response always goes back to the page unchanged, streams included.
 import * as oauth from 'oauth4webapi';
-import { parseBearerChallenge } from '../challenge.ts';
 import type { ServerRecord } from '../db.ts';
-import { forget, isLoopback } from '../discovery.ts';
 import { dpopHandle, withNonceRetry } from '../dpop.ts';
-import { toErrorInfo } from '../errors.ts';
-import { applyChallenge, applyError, applyRefresh, scopeNotGranted } from '../ledger.ts';
-import { refreshTokens } from '../oauth.ts';
-import { change, getServer, strategy } from '../registry.ts';
-import { dropToken, getToken, isExpired, refreshOnce, setToken, type TokenSet } from '../tokens.ts';
+import { track } from '../in-flight.ts';
+import { refresh, usableToken } from '../refresh.ts';
+import { getServer } from '../registry.ts';
+import { onRefused } from '../step-up.ts';
+import type { TokenSet } from '../tokens.ts';
+import { isLoopback, isWithin } from '../urls.ts';
 
 function forward(request: Request, headers: Headers, body: ArrayBuffer | undefined): Promise<Response> {
   return fetch(new Request(request, body === undefined ? { headers } : { headers, body }));
+}
+
+/**
+ * A token goes only to a request for the server it was issued for, as the worker recorded it at
+ * issuance, and only while that server is still registered at that URL.
+ */
+export function fits(token: TokenSet, server: ServerRecord, url: URL): boolean {
+  return token.serverUrl === server.url && isWithin(url, new URL(token.serverUrl));
 }
 
 function send(request: Request, body: ArrayBuffer | undefined, token: TokenSet | undefined): Promise<Response> {
@@ -41,7 +47,7 @@ async function sendWithProof(request: Request, body: ArrayBuffer | undefined, to
   try {
     return await withNonceRetry(attempt);
   } catch (error) {
-    // Any other challenge is an ordinary 401/403 for the code below to read.
+    // Any other challenge is an ordinary 401/403 for the policy to read.
     if (error instanceof oauth.WWWAuthenticateChallengeError) return error.response;
     throw error;
   }
@@ -63,130 +69,52 @@ export function describeOperation(body: ArrayBuffer | undefined, method: string)
   }
 }
 
-function refresh(server: ServerRecord, current: TokenSet): Promise<TokenSet | undefined> {
-  return refreshOnce(server.id, async () => {
-    // A request that started with an older token must not spend its refresh token again: it was
-    // rotated, and reusing it makes the authorization server revoke the whole grant.
-    const latest = getToken(server.id);
-    if (latest && latest !== current && !isExpired(latest)) return latest;
-    if (latest !== current) return undefined;
-    try {
-      const next = await refreshTokens(current);
-      await setToken(server.id, next);
-      await change(server.id, (r) => applyRefresh(r, next.scopes, Date.now()));
-      return next;
-    } catch (error) {
-      // A refused refresh (expired, revoked, reused) is not fatal: the next request is challenged
-      // and the accumulated set is authorized again in one go.
-      if (getToken(server.id) === current) dropToken(server.id);
-      await change(server.id, (r) => applyError(r, toErrorInfo(error, 'token_request_failed', 'Refreshing the access token failed'), Date.now()));
-      return undefined;
-    }
-  });
+const refused = (response: Response) => response.status === 401 || response.status === 403;
+
+export function handleMcpRequest(request: Request, serverId: string, clientId: string): Promise<Response> {
+  return track(serverId, answer(request, serverId, clientId));
 }
 
-async function currentToken(server: ServerRecord): Promise<TokenSet | undefined> {
-  const token = getToken(server.id);
-  if (!token || !isExpired(token)) return token;
-  if (!token.refreshToken) {
-    dropToken(server.id);
-    return undefined;
-  }
-  return refresh(server, token);
-}
-
-const unsettled = new Map<string, Set<Promise<unknown>>>();
-
-/**
- * Resolves once every request to the server that was under way has its answer and any challenge
- * in it has reached the ledger (bounded), so that one authorization covers a whole burst.
- */
-export async function settled(serverId: string, limitMs = 1500): Promise<void> {
-  const pending = [...(unsettled.get(serverId) ?? [])];
-  if (pending.length === 0) return;
-  await Promise.race([Promise.allSettled(pending), new Promise((resolve) => setTimeout(resolve, limitMs))]);
-}
-
-export function handleMcpRequest(request: Request, serverId: string): Promise<Response> {
-  const work = answer(request, serverId);
-  let set = unsettled.get(serverId);
-  if (!set) unsettled.set(serverId, (set = new Set()));
-  set.add(work);
-  const done = () => set.delete(work);
-  work.then(done, done);
-  return work;
-}
-
-async function answer(request: Request, serverId: string): Promise<Response> {
+async function answer(request: Request, serverId: string, clientId: string): Promise<Response> {
   const server = getServer(serverId);
   if (!server) return fetch(request);
+  const url = new URL(request.url);
+  const tokenFor = (token: TokenSet | undefined) => (token && fits(token, server, url) ? token : undefined);
   // JSON-RPC bodies are small; holding them lets the request be sent again after a refresh.
   const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.arrayBuffer();
-  let token = await currentToken(server);
+
+  let token = tokenFor(await usableToken(serverId));
   let response = await send(request, body, token);
-  if (response.status !== 401 && response.status !== 403) {
+  if (!refused(response)) {
     if (token) token.accepted = true;
     return response;
   }
-
   if (response.status === 401 && token?.refreshToken && token.accepted) {
     // The server no longer accepts a token that worked before: it expired early or was revoked.
-    const refreshed = await refresh(server, token);
+    const refreshed = tokenFor(await refresh(serverId, token));
     if (refreshed) {
-      const retried = await send(request, body, refreshed);
-      if (retried.status !== 401 && retried.status !== 403) {
-        refreshed.accepted = true;
-        return retried;
-      }
       token = refreshed;
-      response = retried;
+      response = await send(request, body, token);
+      if (!refused(response)) {
+        token.accepted = true;
+        return response;
+      }
     }
   }
+  const operation = describeOperation(body, request.method);
   try {
-    await onChallenge(server, response, token, describeOperation(body, request.method));
+    if ((await onRefused(server, response, token, operation, clientId)) === 'resend') {
+      // the answer was about an older token than the one held now: one more try with the current one
+      token = tokenFor(await usableToken(serverId));
+      response = await send(request, body, token);
+      if (!refused(response)) {
+        if (token) token.accepted = true;
+        return response;
+      }
+      await onRefused(server, response, token, operation, clientId);
+    }
   } catch {
     // Recording the challenge failed (IndexedDB unavailable): the page still gets the server's answer.
   }
   return response;
-}
-
-async function onChallenge(server: ServerRecord, response: Response, token: TokenSet | undefined, operation: string): Promise<void> {
-  const status = response.status as 401 | 403;
-  const now = Date.now();
-  const parsed = parseBearerChallenge(response.headers.get('WWW-Authenticate'));
-  if (!parsed.ok) {
-    const message = `${server.name} answered ${status} to "${operation}" with a challenge the worker cannot read: ${parsed.error.message} If the server is cross-origin, it must list WWW-Authenticate in Access-Control-Expose-Headers.`;
-    await change(server.id, (r) => applyError(r, { code: 'challenge_malformed', message }, now));
-    return;
-  }
-  const challenge = parsed.value;
-  if (status === 403 && challenge.error !== 'insufficient_scope') return; // forbidden for a reason scopes cannot fix
-
-  if (status === 401 && token) {
-    dropToken(server.id);
-    if (!token.accepted) {
-      const message = `${server.name} refused a token the authorization server has just issued for it (${challenge.error ?? 'invalid_token'}${challenge.errorDescription ? `: ${challenge.errorDescription}` : ''}). Authorizing again would loop; check that the server accepts tokens with audience ${server.url} from its authorization server.`;
-      await change(server.id, (r) => applyError(r, { code: 'token_rejected', message }, now));
-      return;
-    }
-    // A token that worked and is now refused may mean the server moved to another authorization
-    // server: discover afresh before the next authorization.
-    await forget(server.url);
-  }
-  if (status === 403) {
-    const guard = scopeNotGranted(server, challenge.scope, token?.scopes ?? [], operation);
-    if (guard) {
-      await change(server.id, (r) => applyError(r, guard, now));
-      return;
-    }
-  }
-  await change(server.id, (r) =>
-    applyChallenge(r, {
-      challenged: challenge.scope,
-      trigger: { status, operation },
-      strategy: strategy(),
-      ...(challenge.resourceMetadata ? { resourceMetadataUrl: challenge.resourceMetadata } : {}),
-      at: now,
-    }),
-  );
 }
