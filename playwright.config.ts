@@ -29,8 +29,9 @@ export default defineConfig({
   },
   webServer: [
     {
+      // the demo as it ships, plus the bench routes (servers/mcp-server.ts) for challenges no demo tool makes
       command: 'node servers/demo.ts',
-      env: { MCP_SW_AUTH_BASE_PORT: String(E2E_BASE_PORT) },
+      env: { MCP_SW_AUTH_BASE_PORT: String(E2E_BASE_PORT), MCP_SW_AUTH_BENCH: '1' },
       url: `http://localhost:${E2E_BASE_PORT}/demo-config.json`,
       reuseExistingServer: false,
       timeout: 120_000,

@@ -1,6 +1,7 @@
 // A deliberately minimal protected resource for the browser tests: it challenges every request for
-// the scope named in its query (so a burst of distinct challenges is easy to make), and it can serve
-// broken or hostile metadata. The demo's real MCP servers cover the ordinary path.
+// the scope named in its query (so a burst of distinct challenges is easy to make), after `delay`
+// milliseconds when asked, and it can serve broken or hostile metadata. The demo's real MCP servers
+// cover the ordinary path.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -63,11 +64,17 @@ export async function startChallengeServer(options: { appOrigin: string; issuer:
         return res.end();
       }
       const scope = url.searchParams.get('scope') ?? 'burst:read';
-      res.writeHead(401, {
-        'Content-Type': 'application/json',
-        'WWW-Authenticate': `Bearer resource_metadata="${origin}/.well-known/oauth-protected-resource/mcp", scope="${scope}"`,
-      });
-      return res.end(JSON.stringify({ error: 'invalid_token' }));
+      const answer = () => {
+        res.writeHead(401, {
+          'Content-Type': 'application/json',
+          'WWW-Authenticate': `Bearer resource_metadata="${origin}/.well-known/oauth-protected-resource/mcp", scope="${scope}"`,
+        });
+        res.end(JSON.stringify({ error: 'invalid_token' }));
+      };
+      const delay = Number(url.searchParams.get('delay') ?? 0);
+      if (delay > 0) setTimeout(answer, Math.min(delay, 10_000));
+      else answer();
+      return;
     }
     res.writeHead(404).end();
   };

@@ -1,6 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { startChallengeServer, type ChallengeServer, type MetadataMode } from './challenge-server.ts';
-import { authorize, ledger, openDemo, openWorld, resetLogs, withExtraServer, world } from './world.ts';
+import { authorizationScopes, authorize, connect, ledger, openDemo, openWorld, resetLogs, runTool, withExtraServer, world } from './world.ts';
 
 let hostile: ChallengeServer;
 
@@ -12,6 +12,7 @@ test.afterAll(async () => {
 });
 test.beforeEach(async () => {
   await resetLogs();
+  await resetLogs(openWorld);
 });
 
 async function flows(page: Page): Promise<unknown[]> {
@@ -39,7 +40,7 @@ const cases: Array<[MetadataMode, RegExp]> = [
 ];
 
 for (const [mode, message] of cases) {
-  test.describe(() => {
+  test.describe('broken metadata', { tag: '@hardening' }, () => {
   test.use({ baseURL: openWorld.appOrigin });
   test(`broken metadata (${mode}) gives a clear error, stores no flow and keeps the ledger`, async ({ page }) => {
     test.setTimeout(mode === 'as-timeout' ? 60_000 : 30_000);
@@ -57,42 +58,74 @@ for (const [mode, message] of cases) {
   });
 }
 
-test('a callback with an unknown state is refused and changes nothing', async ({ page }) => {
+/** notes:read granted: the earlier grant every refused callback below must leave working. */
+async function earlierGrant(page: Page): Promise<void> {
   await openDemo(page);
-  await page.goto(`/oauth/callback?code=forged&state=forged&iss=${encodeURIComponent(world.issuer)}`);
-  await expect(page.getByTestId('last-result')).toContainText('matches no authorization');
-  expect(page.url()).toBe(`${world.appOrigin}/`);
-  await expect(page.getByTestId('status-notes')).toHaveText('Not connected');
-});
-
-test('a replayed authorization response is refused, and the grant it belonged to is unharmed', async ({ page, context }) => {
-  let callback: string | undefined;
-  context.on('request', (request) => {
-    if (request.url().startsWith(world.redirectUri)) callback = request.url();
-  });
-  await openDemo(page);
-  await page.getByTestId('connect-notes').click();
+  await connect(page, 'notes');
   await authorize(page, 'notes', 'judy');
   await expect(page.getByTestId('tool-notes-list-notes')).toBeVisible();
-  expect(callback).toContain('code=');
+}
 
-  await page.goto(callback!);
-  await expect(page.getByTestId('last-result')).toContainText('matches no authorization');
-  expect(page.url()).toBe(`${world.appOrigin}/`);
-  await expect(page.getByTestId('status-notes')).toHaveText('Authorized');
+/** The earlier grant still works: its token is used, nothing was asked again, nothing changed. */
+async function earlierGrantStillWorks(page: Page): Promise<void> {
+  const listed = await runTool(page, 'notes', 'list-notes');
+  await expect(listed).toHaveClass(/ok/);
   expect((await ledger(page, 'notes'))?.granted).toEqual(['notes:read']);
-});
+  expect(await authorizationScopes(world.notesUrl)).toEqual(expect.arrayContaining(['notes:read']));
+}
 
-test('a callback whose iss is not the authorization server is refused without being used', async ({ page }) => {
-  await openDemo(page);
-  await page.getByTestId('connect-notes').click();
+/** Starts the step-up authorization for notes:write and returns its state, with the browser at the login page. */
+async function flowAtAuthorizationServer(page: Page): Promise<string> {
+  await runTool(page, 'notes', 'add-note', { text: 'step-up' });
+  await expect(page.getByTestId('prompt-notes')).toContainText('notes:write');
   const authorizationRequest = page.waitForRequest((r) => r.url().startsWith(`${world.issuer}/auth`));
   await page.getByTestId('authorize-notes').click();
-  const flowState = new URL((await authorizationRequest).url()).searchParams.get('state');
-  expect(flowState).toBeTruthy();
+  const state = new URL((await authorizationRequest).url()).searchParams.get('state');
+  expect(state).toBeTruthy();
   await page.waitForURL((url) => url.origin === world.issuer && url.pathname.startsWith('/interaction/'));
-  await page.goto(`${world.redirectUri}?code=stolen&state=${flowState}&iss=${encodeURIComponent('https://evil.example')}`);
-  await expect(page.getByTestId('last-result')).toContainText('issuer (iss) does not match');
-  await expect(page.getByTestId('error-notes')).toContainText('iss');
-  expect((await ledger(page, 'notes'))?.granted).toEqual([]);
+  return state!;
+}
+
+test.describe('refused callbacks', { tag: '@hardening' }, () => {
+  test('a callback with an unknown state is refused, and the earlier grant keeps working', async ({ page }) => {
+    await earlierGrant(page);
+    await page.goto(`/oauth/callback?code=forged&state=forged&iss=${encodeURIComponent(world.issuer)}`);
+    await expect(page.getByTestId('last-result')).toContainText('matches no authorization');
+    expect(page.url()).toBe(`${world.appOrigin}/`);
+    await earlierGrantStillWorks(page);
+    expect(await authorizationScopes(world.notesUrl)).toEqual(['notes:read']);
+  });
+
+  test('a replayed authorization response is refused, and the grant it belonged to keeps working', async ({ page, context }) => {
+    let callback: string | undefined;
+    context.on('request', (request) => {
+      if (request.url().startsWith(world.redirectUri)) callback = request.url();
+    });
+    await earlierGrant(page);
+    expect(callback).toContain('code=');
+
+    await page.goto(callback!);
+    await expect(page.getByTestId('last-result')).toContainText('matches no authorization');
+    expect(page.url()).toBe(`${world.appOrigin}/`);
+    await earlierGrantStillWorks(page);
+    expect(await authorizationScopes(world.notesUrl)).toEqual(['notes:read']);
+  });
+
+  test('a callback whose iss is not the authorization server is refused without being used, and the earlier grant keeps working', async ({ page }) => {
+    await earlierGrant(page);
+    const state = await flowAtAuthorizationServer(page);
+    await page.goto(`${world.redirectUri}?code=stolen&state=${state}&iss=${encodeURIComponent('https://evil.example')}`);
+    await expect(page.getByTestId('last-result')).toContainText('issuer (iss) does not match');
+    await expect(page.getByTestId('error-notes')).toContainText('iss');
+    await earlierGrantStillWorks(page);
+  });
+
+  test("a callback at another authorization server's redirect URI is refused (mix-up), and the earlier grant keeps working", async ({ page }) => {
+    await earlierGrant(page);
+    const state = await flowAtAuthorizationServer(page);
+    // the right state and the right iss, but the redirect URI of another authorization server
+    await page.goto(`${world.redirectUri}/evil.example?code=stolen&state=${state}&iss=${encodeURIComponent(world.issuer)}`);
+    await expect(page.getByTestId('last-result')).toContainText('redirect URI of another authorization server');
+    await earlierGrantStillWorks(page);
+  });
 });

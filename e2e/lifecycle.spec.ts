@@ -1,98 +1,131 @@
 import { expect, test } from '@playwright/test';
-import { asLog, authorizationScopes, authorize, authorizeReadWrite, bearerWorld, lastOutput, openDemo, resetLogs, runTool, shortLivedWorld, stopWorker, world } from './world.ts';
+import {
+  asLog,
+  authorizationScopes,
+  authorize,
+  authorizeReadWrite,
+  bearerWorld,
+  connect,
+  mcpLog,
+  openDemo,
+  resetLogs,
+  runTool,
+  shortLivedWorld,
+  stopWorker,
+  workerInstance,
+  world,
+} from './world.ts';
 
-test('DPoP-bound tokens survive a worker restart: no new authorization', async ({ page, context }) => {
-  await authorizeReadWrite(page, 'frank', world);
-  await stopWorker(context, page);
-  await runTool(page, 'notes', 'add-note', { text: 'after the restart' });
-  await expect(lastOutput(page, 'notes')).toContainText('Added note');
-  await expect(page.getByTestId('prompt-notes')).toHaveCount(0);
-  expect(await authorizationScopes(world.notesUrl)).toHaveLength(2);
-});
-
-test('DPoP-bound tokens survive a browser restart: no new authorization', async ({ playwright, launchOptions }, testInfo) => {
-  // a real profile on disk, closed and opened again, as when the user quits and restarts the browser
-  const profile = testInfo.outputPath('profile');
-  const open = async () => {
-    const context = await playwright.chromium.launchPersistentContext(profile, { ...launchOptions, baseURL: world.appOrigin, viewport: { width: 1280, height: 800 } });
-    return { context, page: context.pages()[0] ?? (await context.newPage()) };
-  };
-  let { context, page } = await open();
-  await authorizeReadWrite(page, 'quinn');
-  await context.close();
-
-  ({ context, page } = await open());
-  try {
-    await openDemo(page);
-    await expect(page.getByTestId('tool-notes-add-note')).toBeVisible(); // reconnected with the stored token
-    await runTool(page, 'notes', 'add-note', { text: 'after a browser restart' });
-    await expect(lastOutput(page, 'notes')).toContainText('Added note');
-    await expect(page.getByTestId('binding-notes')).toHaveText('DPoP-bound token');
-    expect(await authorizationScopes(world.notesUrl)).toHaveLength(2);
-  } finally {
-    await context.close();
-  }
-});
-
-test.describe('bearer tokens (DPoP off)', () => {
-  test.use({ baseURL: bearerWorld.appOrigin });
-
-  test('a worker that lost its tokens re-authorizes the whole accumulated set in one go', async ({ page, context }) => {
-    await authorizeReadWrite(page, 'frank', bearerWorld);
-    // Chromium stops the worker: its memory, and with it every bearer token, is gone
+test.describe('lifecycle', { tag: '@lifecycle' }, () => {
+  test('DPoP-bound tokens survive a worker restart: no new authorization', async ({ page, context }) => {
+    await authorizeReadWrite(page, 'frank', world);
+    // A lost token would show as a redirect to the authorization server, not as a prompt that waits.
+    await page.getByTestId('auto-redirect').check();
+    const before = await workerInstance(page);
     await stopWorker(context, page);
+    await resetLogs();
 
-    await runTool(page, 'notes', 'list-notes');
-    await expect(page.getByTestId('prompt-notes')).toContainText('will ask for notes:read notes:write');
-    await authorize(page, 'notes', 'frank', 'Allow', bearerWorld);
-    await expect(lastOutput(page, 'notes')).toHaveClass(/ok/);
-    expect(await authorizationScopes(bearerWorld.notesUrl, bearerWorld)).toEqual(['notes:read', 'notes:read notes:write', 'notes:read notes:write']);
-
-    // and both earlier operations work again without another authorization
-    await runTool(page, 'notes', 'add-note', { text: 'after the restart' });
-    await expect(lastOutput(page, 'notes')).toContainText('Added note');
-    expect(await authorizationScopes(bearerWorld.notesUrl, bearerWorld)).toHaveLength(3);
+    const added = await runTool(page, 'notes', 'add-note', { text: 'after the restart' });
+    await expect(added).toHaveText(/Added note #\d+: after the restart/);
+    expect(await workerInstance(page)).not.toBe(before); // a fresh worker answered
+    expect(new URL(page.url()).origin).toBe(world.appOrigin);
+    expect((await asLog()).authorizations).toEqual([]);
+    // the restarted worker sent the stored token: the server accepted add-note from it
+    const calls = (await mcpLog(world.notesUrl)).requests.filter((r) => r.tool === 'add-note');
+    expect(calls.map((r) => r.status)).toContain(200);
+    expect(calls.filter((r) => r.status === 200).every((r) => r.tokenScopes === 'notes:read notes:write')).toBe(true);
   });
-});
 
-test('with "Redirect without asking" on, a challenge goes straight to the authorization server', async ({ page }) => {
-  await resetLogs();
-  await openDemo(page);
-  await page.getByTestId('auto-redirect').check();
-  const nextDocument = page.waitForEvent('load');
-  await page.getByTestId('connect-notes').click();
-  await nextDocument;
-  expect(new URL(page.url()).origin).toBe(world.issuer);
-  await page.locator('input[name="login"]').fill('grace');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Allow' }).click();
-  await expect(page.getByTestId('tool-notes-list-notes')).toBeVisible();
-  expect(await authorizationScopes(world.notesUrl)).toEqual(['notes:read']);
-  // the choice outlives the redirect: the worker keeps it
-  await expect(page.getByTestId('auto-redirect')).toBeChecked();
-});
+  test('DPoP-bound tokens survive a browser restart: no new authorization', async ({ playwright, launchOptions }, testInfo) => {
+    // a real profile on disk, closed and opened again, as when the user quits and restarts the browser
+    const profile = testInfo.outputPath('profile');
+    const open = async () => {
+      const context = await playwright.chromium.launchPersistentContext(profile, { ...launchOptions, baseURL: world.appOrigin, viewport: { width: 1280, height: 800 } });
+      return { context, page: context.pages()[0] ?? (await context.newPage()) };
+    };
+    let { context, page } = await open();
+    await authorizeReadWrite(page, 'quinn');
+    await page.getByTestId('auto-redirect').check();
+    await context.close();
 
-test.describe('with access tokens that expire within seconds', () => {
-  test.use({ baseURL: shortLivedWorld.appOrigin });
+    ({ context, page } = await open());
+    try {
+      await resetLogs();
+      await openDemo(page);
+      await expect(page.getByTestId('tool-notes-add-note')).toBeVisible(); // reconnected with the stored token
+      const added = await runTool(page, 'notes', 'add-note', { text: 'after a browser restart' });
+      await expect(added).toHaveText(/Added note #\d+: after a browser restart/);
+      await expect(page.getByTestId('binding-notes')).toHaveText('DPoP-bound token');
+      expect((await asLog()).authorizations).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
 
-  test('an expired access token is refreshed with the refresh token, without a new authorization', async ({ page }) => {
-    await resetLogs(shortLivedWorld);
+  test.describe('bearer tokens (DPoP off)', () => {
+    test.use({ baseURL: bearerWorld.appOrigin });
+
+    test('a worker that lost its tokens re-authorizes the whole accumulated set in one go', async ({ page, context }) => {
+      await authorizeReadWrite(page, 'frank', bearerWorld);
+      // Chromium stops the worker: its memory, and with it every bearer token, is gone
+      await stopWorker(context, page);
+
+      const listed = await runTool(page, 'notes', 'list-notes');
+      await expect(page.getByTestId('prompt-notes')).toContainText('will ask for notes:read notes:write');
+      await authorize(page, 'notes', 'frank', 'Allow', bearerWorld);
+      await expect(listed).toHaveClass(/ok/);
+      expect(await authorizationScopes(bearerWorld.notesUrl, bearerWorld)).toEqual(['notes:read', 'notes:read notes:write', 'notes:read notes:write']);
+
+      // and both earlier operations work again without another authorization
+      const added = await runTool(page, 'notes', 'add-note', { text: 'after the restart' });
+      await expect(added).toHaveText(/Added note #\d+: after the restart/);
+      expect(await authorizationScopes(bearerWorld.notesUrl, bearerWorld)).toHaveLength(3);
+    });
+  });
+
+  test('with "Redirect without asking" on, a challenge goes straight to the authorization server', async ({ page }) => {
+    await resetLogs();
     await openDemo(page);
+    await page.getByTestId('auto-redirect').check();
+    const nextDocument = page.waitForEvent('load');
     await page.getByTestId('connect-notes').click();
-    await authorize(page, 'notes', 'heidi', 'Allow', shortLivedWorld);
+    await nextDocument;
+    expect(new URL(page.url()).origin).toBe(world.issuer);
+    await page.locator('input[name="login"]').fill('grace');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Allow' }).click();
     await expect(page.getByTestId('tool-notes-list-notes')).toBeVisible();
+    expect(await authorizationScopes(world.notesUrl)).toEqual(['notes:read']);
+    // the choice outlives the redirect: the worker keeps it
+    await expect(page.getByTestId('auto-redirect')).toBeChecked();
+  });
 
-    // the worker treats a token as expired 10 s before its 12 s lifetime ends
-    await page.waitForTimeout(2_500);
-    await runTool(page, 'notes', 'list-notes');
-    await expect(lastOutput(page, 'notes')).toHaveClass(/ok/);
-    await expect(page.getByTestId('timeline-notes')).toContainText('Refreshed the access token');
+  test.describe('with access tokens that expire within seconds', () => {
+    test.use({ baseURL: shortLivedWorld.appOrigin });
 
-    const log = await asLog(shortLivedWorld);
-    expect(log.authorizations).toHaveLength(1);
-    const refreshes = log.tokens.filter((t) => t.grantType === 'refresh_token');
-    expect(refreshes.length).toBeGreaterThanOrEqual(1);
-    // a refresh never widens scope: it asks for nothing beyond the grant
-    for (const refresh of refreshes) expect(refresh.resource).toBe(shortLivedWorld.notesUrl);
+    test('an expired access token is refreshed with the refresh token, without a new authorization and without widening scope', async ({ page }) => {
+      await resetLogs(shortLivedWorld);
+      await openDemo(page);
+      await connect(page, 'notes');
+      await authorize(page, 'notes', 'heidi', 'Allow', shortLivedWorld);
+      await expect(page.getByTestId('tool-notes-list-notes')).toBeVisible();
+
+      // the worker treats a token as expired 10 s before its 12 s lifetime ends
+      await page.waitForTimeout(2_500);
+      await expect(await runTool(page, 'notes', 'list-notes')).toHaveClass(/ok/);
+      await expect(page.getByTestId('timeline-notes')).toContainText('Refreshed the access token');
+
+      const log = await asLog(shortLivedWorld);
+      expect(log.authorizations).toHaveLength(1);
+      const refreshes = log.tokens.filter((t) => t.grantType === 'refresh_token' && t.status === 200);
+      expect(refreshes.length).toBeGreaterThanOrEqual(1);
+      for (const refresh of refreshes) {
+        expect(refresh.resource).toBe(shortLivedWorld.notesUrl);
+        // a refresh asks for no scope of its own, and gets exactly the scope granted before
+        expect(refresh.requestedScope).toBeUndefined();
+        expect(refresh.scope).toBe('notes:read');
+      }
+      await expect(page.getByTestId('granted-notes').locator('.chip.granted')).toHaveText(['notes:read']);
+    });
   });
 });

@@ -6,7 +6,7 @@ test.beforeEach(async () => {
   await resetLogs();
 });
 
-test('one authorization across tabs: a second tab waits for the first tab\'s grant and carries on without a redirect', async ({ page: first, context }) => {
+test('one authorization across tabs: a second tab waits for the first tab\'s grant and carries on without a redirect', { tag: '@multitab' }, async ({ page: first, context }) => {
   const second = await context.newPage();
   await openDemo(first);
   await openDemo(second);
@@ -32,7 +32,7 @@ test('one authorization across tabs: a second tab waits for the first tab\'s gra
   expect(await authorizationScopes(world.notesUrl)).toEqual(['notes:read']);
 });
 
-test.describe(() => {
+test.describe('bursts', { tag: '@multitab' }, () => {
 test.use({ baseURL: openWorld.appOrigin });
 test('4 tabs × 50 concurrent distinct challenges: the ledger keeps all 200 scopes and one authorization starts', async ({ context }) => {
   const burst = await startChallengeServer({ appOrigin: openWorld.appOrigin, issuer: openWorld.issuer });
@@ -74,6 +74,35 @@ test('4 tabs × 50 concurrent distinct challenges: the ledger keeps all 200 scop
     await expect.poll(async () => (await Promise.all(tabs.map(waiting))).filter(Boolean).length).toBe(3);
     expect(started).toHaveLength(1);
     expect(new Set(new URL(started[0]!).searchParams.get('scope')?.split(' '))).toEqual(new Set(expected));
+  } finally {
+    await burst.close();
+  }
+});
+
+test('with auto-redirect on, a burst of challenges that answer late still makes one authorization that asks for every scope', async ({ page, context }) => {
+  const burst = await startChallengeServer({ appOrigin: openWorld.appOrigin, issuer: openWorld.issuer });
+  try {
+    await withExtraServer(page, { id: 'burst', name: 'Burst', url: burst.url });
+    await openDemo(page);
+    await page.getByTestId('auto-redirect').check();
+    const started: string[] = [];
+    await context.route(`${openWorld.issuer}/auth**`, (route) => {
+      started.push(route.request().url());
+      return route.fulfill({ status: 200, contentType: 'text/html', body: '<p>At the authorization server</p>' });
+    });
+    // The first challenge answers at once and sends the page to the authorization server; the other
+    // five answer 400 ms later (six, the browser's connections per origin over HTTP/1.1, all go out
+    // at once). The worker waits for them before it asks.
+    await page.evaluate((url) => {
+      for (let i = 0; i < 6; i++) {
+        void fetch(`${url}?scope=burst:${i}&delay=${i === 0 ? 0 : 400}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).catch(() => undefined);
+      }
+    }, burst.url);
+    await expect.poll(() => started.length).toBe(1);
+    await page.waitForTimeout(1_000);
+    expect(started).toHaveLength(1);
+    const asked = new URL(started[0]!).searchParams.get('scope')?.split(' ');
+    expect(new Set(asked)).toEqual(new Set(Array.from({ length: 6 }, (_, i) => `burst:${i}`)));
   } finally {
     await burst.close();
   }

@@ -1,6 +1,7 @@
 // The demo world the browser tests run against (started by playwright.config.ts's webServer),
 // and helpers that read what its servers observed.
-import { expect, type BrowserContext, type Page } from '@playwright/test';
+import { expect, type BrowserContext, type Locator, type Page } from '@playwright/test';
+import type { WorkerReply, WorkerRequest } from '../sw/messages.ts';
 import { demoConfig } from '../servers/config.ts';
 
 export const world = demoConfig(Number(process.env.MCP_SW_AUTH_E2E_PORT ?? 4270));
@@ -20,7 +21,8 @@ export interface AuthorizationLogEntry {
 
 export interface AsLog {
   authorizations: AuthorizationLogEntry[];
-  tokens: Array<{ grantType?: string; resource?: string; scope?: string; error?: string }>;
+  tokens: Array<{ grantType?: string; resource?: string; scope?: string; requestedScope?: string; error?: string; detail?: string; status: number }>;
+  revocations: Array<{ tokenTypeHint?: string; status: number }>;
 }
 
 export interface McpLog {
@@ -52,10 +54,10 @@ export async function authorizationScopes(resource: string, w: World = world): P
  * Everything secret the browser handled, captured from the network (the worker's requests
  * included): codes, verifiers and refresh tokens sent to the token endpoint, tokens it returned.
  */
-export function captureSecrets(context: BrowserContext): Set<string> {
+export function captureSecrets(context: BrowserContext, w: World = world): Set<string> {
   const secrets = new Set<string>();
   context.on('response', async (response) => {
-    if (!response.url().startsWith(world.issuer) || !response.url().includes('/token')) return;
+    if (!response.url().startsWith(w.issuer) || !response.url().includes('/token')) return;
     try {
       const body = (await response.json()) as Record<string, unknown>;
       for (const key of ['access_token', 'refresh_token', 'id_token']) {
@@ -69,7 +71,7 @@ export function captureSecrets(context: BrowserContext): Set<string> {
     const url = new URL(request.url());
     const code = url.searchParams.get('code');
     if (code) secrets.add(code);
-    if (request.url().startsWith(world.issuer) && request.method() === 'POST') {
+    if (request.url().startsWith(w.issuer) && request.method() === 'POST') {
       const form = new URLSearchParams(request.postData() ?? '');
       for (const key of ['code', 'code_verifier', 'refresh_token']) {
         const value = form.get(key);
@@ -118,13 +120,32 @@ export async function authorize(page: Page, serverId: string, user = 'alice', de
   return approveAtAuthorizationServer(page, user, decision, w);
 }
 
-export async function runTool(page: Page, serverId: string, tool: string, args: Record<string, string> = {}): Promise<void> {
-  for (const [name, value] of Object.entries(args)) await page.getByTestId(`input-${serverId}-${tool}-${name}`).fill(value);
-  await page.getByTestId(`run-${serverId}-${tool}`).click();
+/**
+ * The console line of one run of a demo action: the demo tags each line with the run's id, and an
+ * action repeated after an authorization keeps its id, even across the redirect.
+ */
+export function callOutput(page: Page, serverId: string, call: string): Locator {
+  return page.getByTestId(`output-${serverId}`).locator(`li[data-call="${call}"]`).last();
 }
 
-export function lastOutput(page: Page, serverId: string) {
-  return page.getByTestId(`output-${serverId}`).locator('li').last();
+/** Clicks something that starts a demo action and returns that run's own output line. */
+async function startCall(page: Page, serverId: string, click: () => Promise<void>): Promise<Locator> {
+  const list = page.getByTestId(`output-${serverId}`);
+  const before = await list.getAttribute('data-last-call');
+  await click();
+  await expect.poll(() => list.getAttribute('data-last-call')).not.toBe(before);
+  return callOutput(page, serverId, (await list.getAttribute('data-last-call'))!);
+}
+
+/** Runs a tool from its form; returns the locator of that call's own output line. */
+export async function runTool(page: Page, serverId: string, tool: string, args: Record<string, string> = {}): Promise<Locator> {
+  for (const [name, value] of Object.entries(args)) await page.getByTestId(`input-${serverId}-${tool}-${name}`).fill(value);
+  return startCall(page, serverId, () => page.getByTestId(`run-${serverId}-${tool}`).click());
+}
+
+/** Clicks Connect (connect + tools/list); returns the locator of that call's own output line. */
+export function connect(page: Page, serverId: string): Promise<Locator> {
+  return startCall(page, serverId, () => page.getByTestId(`connect-${serverId}`).click());
 }
 
 /**
@@ -172,12 +193,98 @@ export async function ledger(page: Page, serverId: string): Promise<{ requested:
   );
 }
 
-/** Chromium stops the app's service worker, as it does with an idle one: its memory is gone. */
-export async function stopWorker(context: BrowserContext, page: Page): Promise<void> {
+/**
+ * Chromium stops the app's service worker, as it does with an idle one: its memory is gone.
+ * Resolves once Chromium reports every worker version stopped. `whileStopping` runs right after
+ * the stop was ordered (Chromium does not finish stopping a worker whose request is held by the
+ * test's route: release it there).
+ */
+export async function stopWorker(context: BrowserContext, page: Page, whileStopping?: () => void): Promise<void> {
   const cdp = await context.newCDPSession(page);
+  const latest = new Map<string, string>();
+  const stopped = new Set<string>();
+  let ordered = false;
+  cdp.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
+    for (const v of versions) {
+      latest.set(v.versionId, v.runningStatus);
+      // a worker may be started again at once (a request waiting for it): seeing it stop is what counts
+      if (ordered && v.runningStatus === 'stopped') stopped.add(v.versionId);
+    }
+  });
   await cdp.send('ServiceWorker.enable');
+  await expect.poll(() => latest.size, { message: 'Chromium reports the worker' }).toBeGreaterThan(0);
+  // a worker nothing has woken since it was last stopped is stopped already
+  const live = [...latest].filter(([, status]) => status !== 'stopped').map(([id]) => id);
+  ordered = true;
   await cdp.send('ServiceWorker.stopAllWorkers');
+  whileStopping?.();
+  await expect.poll(() => live.every((id) => stopped.has(id)), { message: 'the worker stopped', timeout: 5_000 }).toBe(true);
   await cdp.detach();
+}
+
+/** Sends one request to the worker from the page, as any script of the origin can. */
+export function askWorker(page: Page, request: WorkerRequest): Promise<WorkerReply> {
+  return page.evaluate(
+    (message) =>
+      new Promise<WorkerReply>((resolve, reject) => {
+        const worker = navigator.serviceWorker.controller;
+        if (!worker) return reject(new Error('no service worker controls the page'));
+        const { port1, port2 } = new MessageChannel();
+        port1.onmessage = (event) => resolve(event.data as WorkerReply);
+        worker.postMessage({ 'mcp-sw-auth': message }, [port2]);
+      }),
+    request,
+  );
+}
+
+/** The id of the running worker instance: a new one after the browser stopped and restarted it. */
+export async function workerInstance(page: Page): Promise<string> {
+  const reply = await askWorker(page, { type: 'ping' });
+  if (!reply.ok) throw new Error(reply.error.message);
+  return reply.instance;
+}
+
+/** Every record of every store of the worker's database, read by page script (as any script of the origin can). */
+export function readDatabase(page: Page): Promise<Record<string, unknown[]>> {
+  return page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open('mcp-sw-auth');
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    const stores: Record<string, unknown[]> = {};
+    for (const store of Array.from(db.objectStoreNames)) {
+      stores[store] = await new Promise<unknown[]>((resolve, reject) => {
+        const request = db.transaction(store).objectStore(store).getAll();
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+    }
+    db.close();
+    return stores;
+  });
+}
+
+/** Writes a record into the worker's database from the page: what a hostile script of the origin could do. */
+export function plant(page: Page, store: string, value: unknown, key?: string): Promise<void> {
+  return page.evaluate(
+    ({ store, value, key }) =>
+      new Promise<void>((resolve, reject) => {
+        const open = indexedDB.open('mcp-sw-auth');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const tx = open.result.transaction(store, 'readwrite');
+          if (key === undefined) tx.objectStore(store).put(value);
+          else tx.objectStore(store).put(value, key);
+          tx.oncomplete = () => {
+            open.result.close();
+            resolve();
+          };
+          tx.onerror = () => reject(tx.error);
+        };
+      }),
+    { store, value, key },
+  );
 }
 
 /** A fresh page authorized for notes:read, then notes:write (two authorizations). */
@@ -187,9 +294,9 @@ export async function authorizeReadWrite(page: Page, user: string, w: World = wo
   await page.getByTestId('connect-notes').click();
   await authorize(page, 'notes', user, 'Allow', w);
   await expect(page.getByTestId('tool-notes-add-note')).toBeVisible();
-  await runTool(page, 'notes', 'add-note', { text: 'two scopes' });
+  const added = await runTool(page, 'notes', 'add-note', { text: 'two scopes' });
   await authorize(page, 'notes', user, 'Allow', w);
-  await expect(lastOutput(page, 'notes')).toContainText('Added note');
+  await expect(added).toContainText('Added note');
   // the retried call also fetches the tool list again; let it finish before the test goes on
   await expect(page.getByTestId('tool-notes-list-notes')).toBeVisible();
   await expect(page.getByTestId('connect-notes')).toBeEnabled();

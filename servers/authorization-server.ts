@@ -63,6 +63,8 @@ export interface TokenLogEntry {
   error?: string;
   /** Whether the response carried a refresh token. */
   refreshToken?: boolean;
+  /** The server's own reason for refusing a grant (oidc-provider's error_detail, not sent to the client). */
+  detail?: string;
 }
 
 export interface RevocationLogEntry {
@@ -202,6 +204,10 @@ export async function startAuthorizationServer(
   const tokenPath = new URL(provider.urlFor('token')).pathname;
   const revocationPath = new URL(provider.urlFor('revocation')).pathname;
 
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, error: { error_detail?: string }) => {
+    (ctx.state as { grantError?: string }).grantError = error.error_detail;
+  });
+
   provider.on('interaction.started', (ctx: KoaContextWithOIDC, prompt: { name: string }) => {
     const entry = (ctx.state as { authLogEntry?: AuthorizationLogEntry }).authLogEntry;
     const uid = ctx.oidc.entities.Interaction?.uid;
@@ -260,6 +266,7 @@ export async function startAuthorizationServer(
           scope: str(body.scope) ?? str(params.scope),
           requestedScope: str(params.scope),
           error: str(body.error),
+          detail: (ctx.state as { grantError?: string }).grantError,
           refreshToken: ctx.status === 200 ? typeof body.refresh_token === 'string' : undefined,
         });
         log.tokens.push(entry);

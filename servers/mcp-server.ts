@@ -15,7 +15,8 @@
  *  - records every `/mcp` request at `GET /__log` (`POST /__log/reset` empties it),
  *  - with `benchRoutes` (or MCP_SW_AUTH_BENCH=1), serves the benchmark's routes under the MCP
  *    path, behind the same bearer check: `GET <mcp>/bench/stream?bytes=&chunk=` (a fast SSE
- *    stream) and `<mcp>/bench/challenge?n=` (always `403 insufficient_scope scope="bench:<n>"`).
+ *    stream), `<mcp>/bench/challenge?n=` (always `403 insufficient_scope scope="bench:<n>"`) and
+ *    `<mcp>/bench/challenge?unscoped` (`403 insufficient_scope` naming no scope, a sloppy server).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -318,6 +319,11 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
         },
       });
       return new Response(body, { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-store' } });
+    }
+    if (route === 'challenge' && query.has('unscoped')) {
+      // a server that says "insufficient scope" without naming the scope it needs (RFC 6750 says it should)
+      const header = `Bearer error="insufficient_scope", resource_metadata="${resourceMetadataUrl}"`;
+      return Response.json({ error: 'insufficient_scope' }, { status: 403, headers: { 'www-authenticate': header } });
     }
     if (route === 'challenge') {
       const n = query.get('n') ?? '';

@@ -139,6 +139,15 @@ export async function exchangeCode(flow: StoredFlow, as: oauth.AuthorizationServ
   }
 }
 
+/**
+ * Whether a failed token request was the authorization server refusing it (the grant is no good:
+ * expired, revoked, reused), rather than the server being unreachable or failing (try again later).
+ */
+export function isRefusal(error: unknown): boolean {
+  const cause = error instanceof AuthError ? error.cause : error;
+  return cause instanceof oauth.ResponseBodyError && cause.status < 500;
+}
+
 /** A refresh asks for no scope: it can never widen what was granted (RFC 6749 §6). */
 export async function refreshTokens(current: TokenSet, as: oauth.AuthorizationServer, client: StoredClient): Promise<NewToken> {
   if (!current.refreshToken) throw new AuthError('token_request_failed', 'There is no refresh token to use.');
@@ -158,7 +167,9 @@ export async function refreshTokens(current: TokenSet, as: oauth.AuthorizationSe
 
 /**
  * RFC 7009: revokes the refresh token (which ends the grant at most servers) and the access token.
- * Returns false when the server has no revocation endpoint.
+ * A server may decline to revoke a token type (`unsupported_token_type`, typically self-contained
+ * JWT access tokens, which then simply expire). Returns false when the server has no revocation
+ * endpoint.
  */
 export async function revokeTokens(token: TokenSet, as: oauth.AuthorizationServer, client: StoredClient): Promise<boolean> {
   if (!as.revocation_endpoint) return false;
@@ -166,7 +177,11 @@ export async function revokeTokens(token: TokenSet, as: oauth.AuthorizationServe
   const options = httpOptions(new URL(as.revocation_endpoint));
   const revoke = async (value: string, hint: 'refresh_token' | 'access_token') => {
     const response = await oauth.revocationRequest(as, oauthClient(client), clientAuthentication(client), value, { ...options, additionalParameters: { token_type_hint: hint } });
-    await oauth.processRevocationResponse(response);
+    try {
+      await oauth.processRevocationResponse(response);
+    } catch (error) {
+      if (!(error instanceof oauth.ResponseBodyError && error.error === 'unsupported_token_type')) throw error;
+    }
   };
   try {
     if (token.refreshToken) await revoke(token.refreshToken, 'refresh_token');

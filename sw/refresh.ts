@@ -4,12 +4,22 @@
 import { authorizationServerFor } from './discovery.ts';
 import { AuthError, toErrorInfo } from './errors.ts';
 import { applyError, applyRefresh } from './ledger.ts';
-import { refreshTokens } from './oauth.ts';
+import { isRefusal, refreshTokens } from './oauth.ts';
 import { clientFor } from './registration.ts';
 import { change, getConfig } from './registry.ts';
 import { dropToken, getToken, installToken, isExpired, refreshOnce, type TokenSet } from './tokens.ts';
 
-/** The server's token `seen` refreshed, the token that replaced it meanwhile, or undefined. */
+/** The authorization server could not be reached to refresh a token: the token is kept, and the request cannot be authorized now. */
+export class RefreshUnavailableError extends Error {
+  override readonly name = 'RefreshUnavailableError';
+}
+
+/**
+ * The server's token `seen` refreshed, the token that replaced it meanwhile, or undefined when the
+ * authorization server refused the refresh. Throws RefreshUnavailableError when it could not be
+ * asked (offline, down, a worker stopped mid-request): the refresh token may well be good, so it is
+ * kept for the next request instead of sending the user to consent again.
+ */
 export function refresh(serverId: string, seen: TokenSet): Promise<TokenSet | undefined> {
   return refreshOnce(serverId, seen, async () => {
     try {
@@ -25,11 +35,14 @@ export function refresh(serverId: string, seen: TokenSet): Promise<TokenSet | un
       await change(serverId, (r) => applyRefresh(r, next.scopes, Date.now()));
       return installed;
     } catch (error) {
+      const info = toErrorInfo(error, 'token_request_failed', 'Refreshing the access token failed');
+      if (!isRefusal(error)) {
+        await change(serverId, (r) => applyError(r, { ...info, message: `${info.message} The token is kept; the next request tries again.` }, Date.now()));
+        throw new RefreshUnavailableError(info.message, { cause: error });
+      }
       // A refused refresh (expired, revoked, reused) is not fatal: the next request is challenged
       // and the accumulated set is authorized again in one go.
-      if (dropToken(serverId, seen)) {
-        await change(serverId, (r) => applyError(r, toErrorInfo(error, 'token_request_failed', 'Refreshing the access token failed'), Date.now()));
-      }
+      if (dropToken(serverId, seen)) await change(serverId, (r) => applyError(r, info, Date.now()));
       return undefined;
     }
   });

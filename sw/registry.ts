@@ -10,7 +10,7 @@ import type { Preferences, ScopeStrategy, ServerRegistration, ServerState, Worke
 import { isTrusted } from './settings.ts';
 import { checkConfig } from './stored.ts';
 import { clearToken, getToken, restoreToken } from './tokens.ts';
-import { basePath, isSafeEndpoint, isWithin, parseUrl } from './urls.ts';
+import { deepestMatch, isSafeEndpoint, parseUrl } from './urls.ts';
 
 declare const self: ServiceWorkerGlobalScope;
 
@@ -77,11 +77,7 @@ export function isReady(): boolean {
 
 /** The registered server a request goes to, if any: same origin, and the deepest endpoint path at or above it. */
 export function matchServer(url: URL): ServerRecord | undefined {
-  let best: Entry | undefined;
-  for (const entry of entries.values()) {
-    if (isWithin(url, entry.url) && (!best || basePath(entry.url).length > basePath(best.url).length)) best = entry;
-  }
-  return best?.record;
+  return deepestMatch(url, [...entries.values()].map((entry) => ({ value: entry.record, url: entry.url })));
 }
 
 export function getServer(id: string): ServerRecord | undefined {

@@ -64,10 +64,12 @@ function flag(value: unknown, name: string): boolean {
 }
 
 function scopes(value: unknown, name: string): string[] {
-  if (!Array.isArray(value) || value.length > MAX_SCOPES || !value.every((s) => typeof s === 'string' && isScopeToken(s))) {
+  // Array.from turns holes into undefined: structured clone keeps holes, and `every` skips them
+  const list: unknown[] | undefined = Array.isArray(value) && value.length <= MAX_SCOPES ? Array.from(value) : undefined;
+  if (!list || !list.every((s) => typeof s === 'string' && isScopeToken(s))) {
     fail(`${name} is not a list of OAuth scope tokens`);
   }
-  return [...new Set(value as string[])];
+  return [...new Set(list as string[])];
 }
 
 /** An endpoint URL: https, or http on this machine. */
@@ -109,13 +111,22 @@ function pendingAuthorization(value: unknown): PendingAuthorization {
 
 const EVENT_KINDS = new Set(['challenge', 'redirect', 'grant', 'retry', 'refresh', 'error', 'sign-out']);
 
+/** Structured clone stores what JSON cannot (cycles, BigInt): such an entry is too big to show, not a reason to stop. */
+function jsonLength(value: unknown): number {
+  try {
+    return JSON.stringify(value).length;
+  } catch {
+    return Infinity;
+  }
+}
+
 /** Timeline entries are only shown, never acted on; malformed ones are left out rather than failing the record. */
 function timeline(value: unknown): TimelineEvent[] {
   if (!Array.isArray(value)) fail('timeline is not a list');
   return value
     .filter((e): e is TimelineEvent => {
       const v = e as Record<string, unknown> | null;
-      return typeof v === 'object' && v !== null && EVENT_KINDS.has(v['kind'] as string) && typeof v['at'] === 'number' && JSON.stringify(v).length < MAX_TEXT * 2;
+      return typeof v === 'object' && v !== null && EVENT_KINDS.has(v['kind'] as string) && typeof v['at'] === 'number' && jsonLength(v) < MAX_TEXT * 2;
     })
     .slice(-TIMELINE_LIMIT);
 }

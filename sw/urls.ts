@@ -36,6 +36,18 @@ export function isWithin(url: URL, base: URL): boolean {
 }
 
 /**
+ * The candidate whose URL is the deepest one `url` is within (same origin, longest base path): with
+ * servers at /mcp and /mcp/admin, a request to /mcp/admin/x goes to the admin server.
+ */
+export function deepestMatch<T>(url: URL, candidates: Iterable<{ value: T; url: URL }>): T | undefined {
+  let best: { value: T; url: URL } | undefined;
+  for (const candidate of candidates) {
+    if (isWithin(url, candidate.url) && (!best || basePath(candidate.url).length > basePath(best.url).length)) best = candidate;
+  }
+  return best?.value;
+}
+
+/**
  * A path on this origin: starts with one "/", and resolves to this origin. Refuses "//host",
  * "/\\host", absolute URLs, queries and fragments.
  */

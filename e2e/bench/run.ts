@@ -1,7 +1,10 @@
 // `npm run bench`: the performance benchmark. One run, in Chromium, against the real servers on this
-// machine: the worker side and the direct side side by side, then a fixed-width table (each figure
-// next to its target) and bench-results/bench.json with every raw figure. Timings are reported,
-// never asserted. See e2e/bench/README.md for what each figure measures.
+// machine. The worker is measured twice in the same run, against two worlds: one whose authorization
+// server issues bearer tokens (MCP_SW_AUTH_DPOP=0) and one with DPoP on, as the demo ships. Both are
+// compared with the same direct side (no worker, a bearer token the harness got from Node, the bearer
+// world). Prints a table (each figure next to its target) and writes bench-results/bench.json with
+// every raw figure. `npm run bench -- --readme` also rewrites the table in README.md. Timings are
+// reported, never asserted. See e2e/bench/README.md for what each figure measures.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -9,11 +12,12 @@ import { join } from 'node:path';
 
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page, type Request, type Worker } from '@playwright/test';
 
-import { demoConfig } from '../../servers/config.ts';
+import { demoConfig, type DemoConfig } from '../../servers/config.ts';
+import { workerScript } from '../../servers/worker-script.ts';
 import { ledger } from '../world.ts';
 import { tokenFromNode } from './oauth-node.ts';
 import { buildApp, measureSizes, type SizeFigures } from './sizes.ts';
-import { ms, round, summarize, table, type Row, type Summary } from './stats.ts';
+import { markdownTable, med, ms, nOf, num, round, summarize, type Cell, type Row, type Summary } from './stats.ts';
 
 // Playwright inspects a service worker's own network traffic over CDP by default, which only the
 // worker side would pay for. The page's requests stay inspected on both sides.
@@ -22,8 +26,20 @@ process.env.PLAYWRIGHT_DISABLE_SERVICE_WORKER_NETWORK = '1';
 const ROOT = join(import.meta.dirname, '..', '..');
 const RESULTS = join(ROOT, 'bench-results');
 const OUT_DIR = join(RESULTS, 'dist');
+const README = join(ROOT, 'README.md');
+const WRITE_README = process.argv.includes('--readme');
+/** The bearer world on PORT…PORT+3, the DPoP world on PORT+4…PORT+7. */
 const PORT = Number(process.env.MCP_SW_AUTH_BENCH_PORT ?? 4390);
-const cfg = demoConfig(PORT);
+
+type Binding = 'bearer' | 'dpop';
+const BINDINGS: readonly Binding[] = ['bearer', 'dpop'];
+const LABEL: Record<Binding, string> = { bearer: 'bearer', dpop: 'DPoP' };
+const WORLDS: Record<Binding, DemoConfig> = {
+  bearer: { ...demoConfig(PORT), dpop: false },
+  dpop: { ...demoConfig(PORT + 4), dpop: true },
+};
+/** The direct side talks to the bearer world: the same server code, a token without a proof. */
+const DIRECT_WORLD = WORLDS.bearer;
 
 /** Requests per side for the warm overhead (≥ 500). */
 const REQUESTS = Math.max(500, Number(process.env.BENCH_REQUESTS ?? 2000));
@@ -37,6 +53,7 @@ const FIRST_EVENT_RUNS = 40;
 const STEP_UP_SAMPLES = 40;
 const STEP_UP_PROFILE_SAMPLES = 20;
 const GROWTH_ROUNDS = 4;
+const GROWTH_STEPS = 4;
 const BURST = 50;
 const RESTART_SAMPLES = 10;
 
@@ -60,15 +77,14 @@ function chromiumPath(): string | undefined {
   return ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 }
 
-/** Which code was measured: the commit and the files changed on top of it (BENCH_SOURCE overrides). */
-function source(): string {
-  if (process.env.BENCH_SOURCE) return process.env.BENCH_SOURCE;
+/** Which code was measured: the commit, and whether the checkout differs from it. */
+function source(): { commit: string; changes: string[] } {
   try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const changed = git('status', '--porcelain', '--', 'sw', 'app', 'servers').split('\n').filter(Boolean).length;
-    return `${git('rev-parse', '--short', 'HEAD')}${changed > 0 ? ` + ${changed} changed file(s) in sw/ app/ servers/` : ''}`;
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const changes = git('status', '--porcelain').split('\n').filter(Boolean);
+    return { commit: `${git('rev-parse', '--short', 'HEAD').trim()}${changes.length > 0 ? ' + uncommitted changes' : ''}`, changes };
   } catch {
-    return 'unknown (not a git checkout)';
+    return { commit: 'unknown (not a git checkout)', changes: [] };
   }
 }
 
@@ -76,11 +92,13 @@ function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
 
-// --- the world --------------------------------------------------------------------------------
+const loadAverage = () => os.loadavg().map((v) => round(v, 2));
 
-async function startWorld(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(import.meta.dirname, 'servers.ts'), OUT_DIR], {
-    env: { ...process.env, MCP_SW_AUTH_BENCH_PORT: String(PORT) },
+// --- the worlds -------------------------------------------------------------------------------
+
+async function startWorld(binding: Binding): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'servers.ts'), OUT_DIR, binding], {
+    env: { ...process.env, MCP_SW_AUTH_BENCH_PORT: String(WORLDS[binding].basePort) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -89,7 +107,7 @@ async function startWorld(): Promise<ChildProcess> {
     if (process.env.BENCH_VERBOSE) process.stderr.write(chunk);
   });
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the bench servers did not start within 60 s\n${stderr}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`the ${binding} world did not start within 60 s\n${stderr}`)), 60_000);
     let stdout = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
@@ -100,7 +118,7 @@ async function startWorld(): Promise<ChildProcess> {
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`the bench servers exited (${code}) before they were ready\n${stderr}`));
+      reject(new Error(`the ${binding} world exited (${code}) before it was ready\n${stderr}`));
     });
   });
   return child;
@@ -113,7 +131,7 @@ interface AsAuthorization {
   outcome?: string;
 }
 
-async function authorizations(resource: string): Promise<AsAuthorization[]> {
+async function authorizations(cfg: DemoConfig, resource: string): Promise<AsAuthorization[]> {
   const response = await fetch(`${cfg.issuer}/__log`);
   const body = (await response.json()) as { authorizations: AsAuthorization[] };
   return body.authorizations.filter((a) => a.resource === resource);
@@ -121,7 +139,15 @@ async function authorizations(resource: string): Promise<AsAuthorization[]> {
 
 // --- the app, driven through its real UI --------------------------------------------------------
 
-const backInApp = (url: URL) => url.origin === cfg.appOrigin && !url.pathname.startsWith('/oauth');
+/** One worker side: a browser context on one world's app. */
+interface Side {
+  binding: Binding;
+  cfg: DemoConfig;
+  context: BrowserContext;
+  page: Page;
+  /** every request for the app's /oauth/callback, in order */
+  callbacks: Request[];
+}
 
 async function openApp(page: Page): Promise<void> {
   await page.goto('/');
@@ -129,7 +155,8 @@ async function openApp(page: Page): Promise<void> {
 }
 
 /** Clicks Authorize for a server and goes through the authorization server (login, consent) when it shows a page. Returns the pages shown. */
-async function authorizeInUi(page: Page, serverId: string): Promise<number> {
+async function authorizeInUi(side: Side, serverId: string): Promise<number> {
+  const { page, cfg } = side;
   const nextDocument = page.waitForEvent('load', { timeout: 30_000 });
   await page.getByTestId(`authorize-${serverId}`).click();
   await nextDocument;
@@ -146,34 +173,74 @@ async function authorizeInUi(page: Page, serverId: string): Promise<number> {
     await allow.waitFor();
     pages++;
     await allow.click();
-    await page.waitForURL(backInApp, { timeout: 30_000 });
+    await page.waitForURL((url) => url.origin === cfg.appOrigin && !url.pathname.startsWith('/oauth'), { timeout: 30_000 });
   }
   return pages;
 }
 
-async function runTool(page: Page, serverId: string, tool: string, args: Record<string, string> = {}): Promise<void> {
-  await page.getByTestId(`tool-${serverId}-${tool}`).waitFor();
-  for (const [name, value] of Object.entries(args)) await page.getByTestId(`input-${serverId}-${tool}-${name}`).fill(value);
-  await page.getByTestId(`run-${serverId}-${tool}`).click();
+/**
+ * Clicks something that starts a demo action and returns the run's id: the demo tags each output
+ * line with it (data-call), and the output list names the latest run (data-last-call). An action
+ * retried after an authorization keeps its id, across the redirect.
+ */
+async function startCall(page: Page, serverId: string, click: () => Promise<void>): Promise<string> {
+  const list = page.getByTestId(`output-${serverId}`);
+  const before = await list.getAttribute('data-last-call');
+  await click();
+  const handle = await page.waitForFunction(
+    ({ serverId, before }) => {
+      const call = document.querySelector(`[data-testid="output-${serverId}"]`)?.getAttribute('data-last-call');
+      return call && call !== before ? call : undefined;
+    },
+    { serverId, before },
+    { timeout: 30_000 },
+  );
+  return (await handle.jsonValue()) as string;
 }
 
-async function outputLine(page: Page, serverId: string, operation: string): Promise<{ text: string; ok: boolean }> {
-  const line = page.getByTestId(`output-${serverId}`).locator('li', { hasText: operation }).last();
-  await line.waitFor({ timeout: 30_000 });
-  return { text: (await line.textContent()) ?? '', ok: /\bok\b/.test((await line.getAttribute('class')) ?? '') };
+async function runTool(page: Page, serverId: string, tool: string, args: Record<string, string> = {}): Promise<string> {
+  await page.getByTestId(`tool-${serverId}-${tool}`).waitFor();
+  for (const [name, value] of Object.entries(args)) await page.getByTestId(`input-${serverId}-${tool}-${name}`).fill(value);
+  return startCall(page, serverId, () => page.getByTestId(`run-${serverId}-${tool}`).click());
+}
+
+interface OutputLine {
+  call: string;
+  text: string;
+  ok: boolean;
+}
+
+/**
+ * The result line of one run (not its "waiting for an authorization" line). Without a call id: the
+ * result of the latest run, which must be `operation`.
+ */
+async function resultLine(page: Page, serverId: string, operation: string, call?: string): Promise<OutputLine> {
+  const handle = await page.waitForFunction(
+    ({ serverId, operation, call }) => {
+      const list = document.querySelector(`[data-testid="output-${serverId}"]`);
+      const id = call ?? list?.getAttribute('data-last-call');
+      if (!list || !id) return undefined;
+      const line = [...list.querySelectorAll(':scope > li')].filter((li) => li.getAttribute('data-call') === id && !li.classList.contains('auth')).at(-1);
+      if (!line || !(line.textContent ?? '').startsWith(operation)) return undefined;
+      return { call: id, text: line.textContent ?? '', ok: line.classList.contains('ok') };
+    },
+    { serverId, operation, call },
+    { timeout: 30_000 },
+  );
+  return (await handle.jsonValue()) as OutputLine;
 }
 
 /**
  * Records, in every app page of the context (epoch ms, sub-ms): when each output line appears, when
  * the client's register() resolves, and each request to the worker (posted, answered).
  */
-async function installPageProbe(context: BrowserContext): Promise<void> {
+async function installPageProbe(context: BrowserContext, appOrigin: string): Promise<void> {
   await context.addInitScript((appOrigin: string) => {
     if (location.origin !== appOrigin) return;
     const now = () => performance.timeOrigin + performance.now();
     type WorkerRequestMark = { type: string; post: number; reply: number };
     const state = {
-      lines: [] as Array<{ at: number; server: string; text: string; cls: string }>,
+      lines: [] as Array<{ at: number; server: string; call: string; text: string; cls: string }>,
       marks: [] as Array<{ what: string; at: number }>,
       requests: [] as WorkerRequestMark[],
     };
@@ -184,7 +251,7 @@ async function installPageProbe(context: BrowserContext): Promise<void> {
         if (seen.has(li)) continue;
         seen.add(li);
         const list = li.parentElement?.getAttribute('data-testid') ?? '';
-        state.lines.push({ at: now(), server: list.slice('output-'.length), text: li.textContent ?? '', cls: li.className });
+        state.lines.push({ at: now(), server: list.slice('output-'.length), call: li.getAttribute('data-call') ?? '', text: li.textContent ?? '', cls: li.className });
       }
     }).observe(document, { childList: true, subtree: true });
     if (!('serviceWorker' in navigator)) return;
@@ -222,14 +289,17 @@ async function installPageProbe(context: BrowserContext): Promise<void> {
     const post = ServiceWorker.prototype.postMessage as (this: ServiceWorker, message: unknown, transfer: Transferable[]) => void;
     ServiceWorker.prototype.postMessage = function (this: ServiceWorker, message: unknown, transfer: Transferable[]) {
       if (last && !last.type) {
-        last.type = String((message as { type?: unknown } | null)?.type ?? '');
+        // the client core wraps each request: { 'mcp-sw-auth': { type, … } }
+        const wrapped = message as Record<string, unknown> | null;
+        const request = (wrapped && typeof wrapped === 'object' && 'mcp-sw-auth' in wrapped ? wrapped['mcp-sw-auth'] : wrapped) as { type?: unknown } | null;
+        last.type = String(request?.type ?? '');
         last.post = now();
         state.requests.push(last);
         last = undefined;
       }
       return post.call(this, message, transfer);
     } as ServiceWorker['postMessage'];
-  }, cfg.appOrigin);
+  }, appOrigin);
 }
 
 // --- callback → first retried call --------------------------------------------------------------
@@ -248,7 +318,7 @@ interface RetrySample {
   callbackMs: number;
   /** 303 → the app document's DOMContentLoaded */
   documentMs: number;
-  /** DOMContentLoaded → the page's first MCP request (client start: configure, take-result) */
+  /** DOMContentLoaded → the page's first MCP request (client start: register, configure, which also hands over the flow's result) */
   clientStartMs: number;
   /** first MCP request → the retried call's result rendered (new MCP session + the call) */
   mcpMs: number;
@@ -259,14 +329,13 @@ interface RetrySample {
     scriptsMs: number;
     /** DOMContentLoaded → /demo-config.json loaded (the demo's own start) */
     demoConfigMs: number;
-    /** → register() resolved */
-    registerMs: number;
-    registerCallMs: number;
-    /** → the worker answered `configure` */
+    /** → the client posts `configure` to the worker (register() is called first, but not awaited when the worker already controls the page) */
+    toConfigureMs: number;
+    /** `configure` posted → the worker's reply (it carries the result of the flow that just ended) */
     configureMs: number;
-    /** → the worker answered `take-result` */
-    takeResultMs: number;
-    /** → the first MCP request starts */
+    /** register() called → resolved (runs alongside; not part of the sum) */
+    registerCallMs: number;
+    /** reply → the first MCP request starts */
     toFirstMcpMs: number;
     /** MCP requests before the result (initialize, initialized, GET probe, the call…) */
     mcpRequests: number;
@@ -275,32 +344,36 @@ interface RetrySample {
   };
 }
 
-async function stepUp(page: Page, callbacks: Request[], serverId: string, serverUrl: string, operation: string): Promise<RetrySample> {
+const SPLIT_KEYS = ['documentFetchMs', 'scriptsMs', 'demoConfigMs', 'toConfigureMs', 'configureMs', 'toFirstMcpMs', 'registerCallMs', 'mcpRequests', 'mcpNetworkMs'] as const;
+
+/** Authorizes the pending run `call` through the UI and times the callback → its result in the page. */
+async function stepUp(side: Side, serverId: string, serverUrl: string, operation: string, call: string): Promise<RetrySample> {
+  const { page, callbacks } = side;
   const mark = callbacks.length;
-  const asPages = await authorizeInUi(page, serverId);
-  const line = await outputLine(page, serverId, operation);
+  const asPages = await authorizeInUi(side, serverId);
+  const line = await resultLine(page, serverId, operation, call);
   const callback = callbacks[mark];
   if (!callback) throw new Error(`no callback navigation seen for ${serverId} ${operation}`);
   const timing = callback.timing();
   const t0 = timing.startTime;
   const t303 = timing.responseEnd > 0 ? t0 + timing.responseEnd : Number.NaN;
   const p = await page.evaluate(
-    ({ serverId, operation, serverUrl }) => {
+    ({ serverId, call, serverUrl }) => {
       type State = {
-        lines: Array<{ at: number; server: string; text: string; cls: string }>;
+        lines: Array<{ at: number; server: string; call: string; text: string; cls: string }>;
         marks: Array<{ what: string; at: number }>;
         requests: Array<{ type: string; post: number; reply: number }>;
       };
       const state = (window as unknown as { __bench?: State }).__bench;
       const origin = performance.timeOrigin;
-      const line = state?.lines.find((l) => l.server === serverId && l.text.startsWith(operation));
+      const line = state?.lines.find((l) => l.server === serverId && l.call === call && !/\bauth\b/.test(l.cls));
       const lineAt = line?.at ?? Number.NaN;
       const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
       const resources = performance.getEntriesByType('resource') as PerformanceResourceTiming[];
       const mcp = resources.filter((e) => e.name.startsWith(serverUrl));
       const before = mcp.filter((e) => origin + e.responseEnd <= lineAt + 0.5);
       const demoConfig = resources.find((e) => e.name.endsWith('/demo-config.json'));
-      const reply = (type: string) => state?.requests.find((r) => r.type === type)?.reply ?? Number.NaN;
+      const request = (type: string) => state?.requests.find((r) => r.type === type);
       return {
         lineAt,
         documentEnd: nav ? origin + nav.responseEnd : Number.NaN,
@@ -308,14 +381,14 @@ async function stepUp(page: Page, callbacks: Request[], serverId: string, server
         demoConfig: demoConfig ? origin + demoConfig.responseEnd : Number.NaN,
         register: state?.marks.find((m) => m.what === 'register:end')?.at ?? Number.NaN,
         registerStart: state?.marks.find((m) => m.what === 'register:start')?.at ?? Number.NaN,
-        configure: reply('configure'),
-        takeResult: reply('take-result'),
+        configurePost: request('configure')?.post ?? Number.NaN,
+        configure: request('configure')?.reply ?? Number.NaN,
         firstMcp: mcp[0] ? origin + mcp[0].startTime : Number.NaN,
         mcpRequests: before.length,
         mcpNetworkMs: before.reduce((sum, e) => sum + (e.responseEnd - e.startTime), 0),
       };
     },
-    { serverId, operation, serverUrl },
+    { serverId, call, serverUrl },
   );
   return {
     server: serverId,
@@ -332,12 +405,10 @@ async function stepUp(page: Page, callbacks: Request[], serverId: string, server
       documentFetchMs: round(p.documentEnd - t303),
       scriptsMs: round(p.dcl - p.documentEnd),
       demoConfigMs: round(p.demoConfig - p.dcl),
-      registerMs: round(p.register - p.demoConfig),
-      /** register() itself (called once the demo has its config) */
+      toConfigureMs: round(p.configurePost - p.demoConfig),
+      configureMs: round(p.configure - p.configurePost),
+      toFirstMcpMs: round(p.firstMcp - p.configure),
       registerCallMs: round(p.register - p.registerStart),
-      configureMs: round(p.configure - p.register),
-      takeResultMs: round(p.takeResult - p.configure),
-      toFirstMcpMs: round(p.firstMcp - p.takeResult),
       mcpRequests: p.mcpRequests,
       mcpNetworkMs: round(p.mcpNetworkMs),
     },
@@ -350,32 +421,33 @@ interface GrowthRound {
   samples: RetrySample[];
 }
 
-async function growthRound(page: Page, callbacks: Request[], round: number): Promise<GrowthRound> {
-  const before = (await authorizations(cfg.notesUrl)).length;
+async function growthRound(side: Side, round: number): Promise<GrowthRound> {
+  const { page, cfg } = side;
+  const before = (await authorizations(cfg, cfg.notesUrl)).length;
   if (round > 1) {
     await page.getByTestId('signout-notes').click();
     await page.getByTestId('status-notes').filter({ hasText: 'Not connected' }).waitFor();
   }
   const samples: RetrySample[] = [];
   const url = cfg.notesUrl;
-  await page.getByTestId('connect-notes').click();
+  const connect = await startCall(page, 'notes', () => page.getByTestId('connect-notes').click());
   await page.getByTestId('prompt-notes').filter({ hasText: 'notes:read' }).waitFor();
-  samples.push(await stepUp(page, callbacks, 'notes', url, 'connect + tools/list'));
+  samples.push(await stepUp(side, 'notes', url, 'connect + tools/list', connect));
 
-  await runTool(page, 'notes', 'add-note', { text: `bench round ${round}` });
+  const add = await runTool(page, 'notes', 'add-note', { text: `bench round ${round}` });
   await page.getByTestId('prompt-notes').filter({ hasText: 'notes:write' }).waitFor();
-  samples.push(await stepUp(page, callbacks, 'notes', url, 'tools/call add-note'));
-  const added = /#(\d+)/.exec((await outputLine(page, 'notes', 'tools/call add-note')).text)?.[1] ?? '1';
+  samples.push(await stepUp(side, 'notes', url, 'tools/call add-note', add));
+  const added = /#(\d+)/.exec((await resultLine(page, 'notes', 'tools/call add-note', add)).text)?.[1] ?? '1';
 
-  await runTool(page, 'notes', 'delete-note', { id: added });
+  const del = await runTool(page, 'notes', 'delete-note', { id: added });
   await page.getByTestId('prompt-notes').filter({ hasText: 'notes:delete' }).waitFor();
-  samples.push(await stepUp(page, callbacks, 'notes', url, 'tools/call delete-note'));
+  samples.push(await stepUp(side, 'notes', url, 'tools/call delete-note', del));
 
-  await runTool(page, 'notes', 'export-notes');
+  const exp = await runTool(page, 'notes', 'export-notes');
   await page.getByTestId('prompt-notes').filter({ hasText: 'notes:export' }).waitFor();
-  samples.push(await stepUp(page, callbacks, 'notes', url, 'tools/call export-notes'));
+  samples.push(await stepUp(side, 'notes', url, 'tools/call export-notes', exp));
 
-  const requested = (await authorizations(cfg.notesUrl)).slice(before).map((a) => a.scope ?? '');
+  const requested = (await authorizations(cfg, cfg.notesUrl)).slice(before).map((a) => a.scope ?? '');
   return { round, requested, samples };
 }
 
@@ -426,10 +498,19 @@ async function clearResourceTimes(target: Page | Worker): Promise<void> {
   });
 }
 
-async function appWorker(context: BrowserContext): Promise<Worker> {
-  const found = context.serviceWorkers().find((w) => w.url().startsWith(cfg.appOrigin));
+async function appWorker(side: Side): Promise<Worker> {
+  const found = side.context.serviceWorkers().find((w) => w.url().startsWith(side.cfg.appOrigin));
   if (found) return found;
-  return context.waitForEvent('serviceworker', { predicate: (w) => w.url().startsWith(cfg.appOrigin), timeout: 15_000 });
+  return side.context.waitForEvent('serviceworker', { predicate: (w) => w.url().startsWith(side.cfg.appOrigin), timeout: 15_000 });
+}
+
+/** The six orders of three sides: each side takes each position equally often. */
+function rotation<T>(sides: readonly T[], i: number): T[] {
+  const k = sides.length;
+  if (k < 2) return [...sides];
+  const shift = i % k;
+  const rotated = [...sides.slice(shift), ...sides.slice(0, shift)];
+  return Math.floor(i / k) % 2 === 0 ? rotated : rotated.reverse();
 }
 
 // --- SSE --------------------------------------------------------------------------------------
@@ -686,7 +767,7 @@ class WorkerControl {
     return control;
   }
 
-  /** Stops every service worker and waits until Chromium reports them stopped (at most 5 s). */
+  /** Stops every service worker of the context and waits until Chromium reports them stopped (at most 5 s). */
   async stop(page: Page): Promise<void> {
     await this.#cdp.send('ServiceWorker.stopAllWorkers');
     for (let i = 0; i < 250; i++) {
@@ -695,18 +776,138 @@ class WorkerControl {
     }
     throw new Error('the service worker did not stop');
   }
+
+  async detach(): Promise<void> {
+    await this.#cdp.detach().catch(() => undefined);
+  }
 }
 
-// --- the run ----------------------------------------------------------------------------------------
+// --- the figures ------------------------------------------------------------------------------------
+
+interface OverheadFigures {
+  request: string;
+  /** the requests per side the bench sent */
+  expectedPerSide: number;
+  worker: Summary;
+  direct: Summary;
+  deltaMedianMs: number;
+  deltaP95Ms: number;
+  ratioMedian: number;
+  /** each batch of 25 against the direct batch of the same round: robust to slow drifts in machine load */
+  pairedBatchDeltaMs: Summary;
+  statuses: number[];
+  raw: number[];
+  rawBatchDeltas: number[];
+}
+
+interface RestartFigures {
+  /** the cold request's status, most often (401: the tokens were in the stopped worker's memory) */
+  coldStatus: number;
+  cold: Summary;
+  warm: Summary;
+  /** the direct request with the same outcome as the cold one: unauthorized (401) or with its bearer token (200) */
+  directSame: Summary;
+  direct401: Summary;
+  direct200: Summary;
+  statuses: string[];
+  coldSplit: Record<string, Summary>;
+  raw: { cold: number[]; warm: number[]; direct401: number[]; direct200: number[] };
+  prompted: boolean;
+  promptText: string;
+  authorizations: number;
+  authorizationScopes: string[];
+  callAfterOk: boolean;
+}
+
+interface SseFigures {
+  worker: { throughputMBps: Summary; totalMs: Summary; firstEventBigMs: Summary; firstEventMs: Summary };
+  throughputRatio: number;
+  firstEventDeltaMs: number;
+  pairedThroughputRatio: Summary;
+  raw: { throughputMBps: number[]; firstEventMs: number[]; pairedThroughputRatio: number[] };
+}
+
+interface ChallengeFigures {
+  expected: number;
+  statuses: number[];
+  workerToToldMs: Summary;
+  workerToHandlerMs: Summary;
+  workerToDomMs: Summary;
+  pageResponseToToldMs: Summary;
+  fetchResolvedToToldMs: Summary;
+  workerHoldMs: Summary;
+  profile: { expected: number; samples: number } & Record<string, Summary | number>;
+  raw: ChallengeSample[];
+}
+
+interface CallbackFigures {
+  expected: number;
+  samples: number;
+  totalMs: Summary;
+  callbackMs: Summary;
+  documentMs: Summary;
+  clientStartMs: Summary;
+  mcpMs: Summary;
+  split: Record<(typeof SPLIT_KEYS)[number], Summary>;
+  allOk: boolean;
+  raw: RetrySample[];
+}
+
+interface BurstFigures {
+  statuses: number[];
+  burstMs: number;
+  broadcasts: number;
+  scopesInLedger: number;
+  scopesInFirstAuthorization: number;
+  authorizations: number;
+  authorizationScopes: number[];
+  retries: Array<{ statuses: number[]; prompt: boolean }>;
+}
+
+interface BindingFigures {
+  binding: Binding;
+  world: { appOrigin: string; issuer: string; notesUrl: string; calendarUrl: string; dpop: boolean };
+  overhead?: OverheadFigures;
+  overheadProfile?: Record<string, Summary>;
+  /** the profile pass, one row per request (ms) */
+  overheadProfileRaw?: Array<Record<string, number>>;
+  restart?: RestartFigures;
+  sse?: SseFigures;
+  challengeToUi?: ChallengeFigures;
+  callbackToRetry: CallbackFigures;
+  authorizations: {
+    growth: Array<{ round: number; authorizations: number; requested: string[] }>;
+    growthExpectedRounds: number;
+    reload?: { authorizations: number; reconnectOk: boolean; callOk: boolean };
+    burst?: BurstFigures;
+    restart?: { authorizations: number; scopes: string[]; callAfterOk: boolean };
+  };
+}
+
+interface DirectFigures {
+  world: string;
+  tokenScope?: string;
+  request: string;
+  overhead?: { summary: Summary; statuses: number[]; raw: number[] };
+  overheadProfile?: Record<string, Summary>;
+  overheadProfileRaw?: Array<Record<string, number>>;
+  sse?: { throughputMBps: Summary; totalMs: Summary; firstEventBigMs: Summary; firstEventMs: Summary; raw: { throughputMBps: number[]; firstEventMs: number[] } };
+}
 
 interface PhaseError {
   phase: string;
   message: string;
 }
 
+// --- the run ----------------------------------------------------------------------------------------
+
 async function main(): Promise<number> {
+  const startedAt = new Date();
+  const started = Date.now();
+  const loadAtStart = loadAverage();
   mkdirSync(RESULTS, { recursive: true });
   const errors: PhaseError[] = [];
+  const notes: string[] = [];
   const phase = async <T>(name: string, run: () => Promise<T>): Promise<T | undefined> => {
     log(name);
     try {
@@ -718,619 +919,858 @@ async function main(): Promise<number> {
       return undefined;
     }
   };
+  /** Why a figure is missing: the phase that should have made it failed (or did not run). */
+  const why = (name: string) => (errors.some((e) => e.phase === name) ? `phase "${name}" failed` : `phase "${name}" did not run`);
 
   log('building the app and the worker into bench-results/dist');
-  const composition = await buildApp(OUT_DIR);
-  const sizes = await phase('sizes', () => measureSizes(OUT_DIR, RESULTS, composition));
+  const build = await buildApp(OUT_DIR);
+  const sizes = await phase('sizes', () => measureSizes(OUT_DIR, RESULTS, build, workerScript(WORLDS.bearer.trustedServers)));
 
-  log(`starting the servers on ${PORT}–${PORT + 3}`);
-  const world = await startWorld();
-  const stopWorld = () => {
-    if (world.exitCode === null) world.kill('SIGTERM');
+  log(`starting the worlds: bearer on ${WORLDS.bearer.basePort}–${WORLDS.bearer.basePort + 3}, DPoP on ${WORLDS.dpop.basePort}–${WORLDS.dpop.basePort + 3}`);
+  const worlds: ChildProcess[] = [];
+  const stopWorlds = () => {
+    for (const world of worlds) if (world.exitCode === null && world.signalCode === null) world.kill('SIGTERM');
   };
-  process.once('exit', stopWorld);
-
+  process.once('exit', stopWorlds);
   let browser: Browser | undefined;
-  const started = Date.now();
-  const loadAtStart = os.loadavg().map((v) => round(v, 2));
   try {
+    for (const world of await Promise.allSettled(BINDINGS.map((b) => startWorld(b)))) {
+      if (world.status === 'fulfilled') worlds.push(world.value);
+      else throw world.reason;
+    }
+
     // BENCH_CHROMIUM_ARGS: extra switches, e.g. for logging while profiling (space-separated)
     const extraArgs = (process.env.BENCH_CHROMIUM_ARGS ?? '').split(' ').filter(Boolean);
     browser = await chromium.launch({ executablePath: chromiumPath(), args: [...LAUNCH_ARGS, ...extraArgs] });
-    const withWorker = await browser.newContext({ baseURL: cfg.appOrigin, viewport: { width: 1280, height: 900 } });
-    await installPageProbe(withWorker);
-    const callbacks: Request[] = [];
-    withWorker.on('request', (r) => {
-      if (r.url().startsWith(`${cfg.appOrigin}/oauth/callback`)) callbacks.push(r);
-    });
-    const pageW = await withWorker.newPage();
+    const sides = {} as Record<Binding, Side>;
+    for (const binding of BINDINGS) {
+      const cfg = WORLDS[binding];
+      const context = await browser.newContext({ baseURL: cfg.appOrigin, viewport: { width: 1280, height: 900 } });
+      await installPageProbe(context, cfg.appOrigin);
+      const callbacks: Request[] = [];
+      context.on('request', (r) => {
+        if (r.url().startsWith(`${cfg.appOrigin}/oauth/callback`)) callbacks.push(r);
+      });
+      sides[binding] = { binding, cfg, context, page: await context.newPage(), callbacks };
+    }
 
-    // 0. the direct side's token, from Node; one request to each MCP server with a Node token so that
-    //    their first token verification (JWKS fetch, key import) is not inside a measured figure
+    // 0. the direct side's token, from Node (bearer world); one request to each MCP server of both
+    //    worlds with a Node token, so that their first token verification (JWKS fetch, key import)
+    //    is not inside a measured figure
     const nodeToken = await phase('tokens from Node; MCP servers warmed', async () => {
-      const notes = await tokenFromNode(cfg, cfg.notesUrl, 'notes:read');
-      const calendar = await tokenFromNode(cfg, cfg.calendarUrl, 'calendar:read');
-      for (const [url, token] of [
-        [cfg.notesUrl, notes],
-        [cfg.calendarUrl, calendar],
-      ] as const) {
-        const response = await fetch(url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token.accessToken}` }, body: PING });
-        if (response.status !== 200) throw new Error(`warming ${url}: HTTP ${response.status}`);
-        await response.text();
+      const token = await tokenFromNode(DIRECT_WORLD, DIRECT_WORLD.notesUrl, 'notes:read');
+      for (const binding of BINDINGS) {
+        const cfg = WORLDS[binding];
+        for (const [url, scope] of [
+          [cfg.notesUrl, 'notes:read'],
+          [cfg.calendarUrl, 'calendar:read'],
+        ] as const) {
+          try {
+            const { accessToken } = await tokenFromNode(cfg, url, scope);
+            const response = await fetch(url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${accessToken}` }, body: PING });
+            await response.text();
+            if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
+          } catch (error) {
+            // the DPoP world may refuse a token without a proof: then its first verification falls in the first growth step
+            if (binding === 'bearer') throw new Error(`warming ${url}: ${error instanceof Error ? error.message : String(error)}`);
+            notes.push(`${LABEL[binding]} world not warmed at ${url} (${error instanceof Error ? error.message : String(error)}): its first token check is inside the first growth step`);
+          }
+        }
       }
-      return notes;
+      return token;
     });
-    await openApp(pageW);
 
-    // 1. k-step growth through the real UI; each step is also a callback → retried call sample
+    // 1. per binding: k-step growth through the real UI (each step is also a callback → retried
+    //    call sample), a reload, and the calendar's connect (one more sample)
     // BENCH_TRACE=categories (e.g. "ServiceWorker,disabled-by-default-ServiceWorker,navigation") records a
     // Chromium trace of the growth rounds into bench-results/trace.json, for profiling
     const traceCategories = process.env.BENCH_TRACE?.split(',').filter(Boolean);
-    if (traceCategories) await browser.startTracing(pageW, { path: join(RESULTS, 'trace.json'), categories: traceCategories });
-    const growth: GrowthRound[] = [];
-    for (let round = 1; round <= GROWTH_ROUNDS; round++) {
-      const result = await phase(`growth round ${round} (notes, 4 steps)`, () => growthRound(pageW, callbacks, round));
-      if (result) growth.push(result);
+    const growth = { bearer: [] as GrowthRound[], dpop: [] as GrowthRound[] };
+    const reload = {} as Record<Binding, { authorizations: number; reconnectOk: boolean; callOk: boolean } | undefined>;
+    const calendarConnect = {} as Record<Binding, RetrySample | undefined>;
+    for (const binding of BINDINGS) {
+      const side = sides[binding];
+      await phase(`${LABEL[binding]}: open the app`, () => openApp(side.page));
+      if (traceCategories && binding === 'bearer') await browser.startTracing(side.page, { path: join(RESULTS, 'trace.json'), categories: traceCategories });
+      for (let round = 1; round <= GROWTH_ROUNDS; round++) {
+        const result = await phase(`${LABEL[binding]}: growth round ${round} (notes, ${GROWTH_STEPS} steps)`, () => growthRound(side, round));
+        if (result) growth[binding].push(result);
+      }
+      if (traceCategories && binding === 'bearer') await browser.stopTracing();
+
+      // a reload needs no authorization
+      reload[binding] = await phase(`${LABEL[binding]}: reload`, async () => {
+        const { page, cfg } = side;
+        const before = (await authorizations(cfg, cfg.notesUrl)).length;
+        await page.reload();
+        await page.getByTestId('status-notes').filter({ hasNotText: 'Starting' }).waitFor();
+        const reconnect = await resultLine(page, 'notes', 'connect + tools/list');
+        const list = await resultLine(page, 'notes', 'tools/call list-notes', await runTool(page, 'notes', 'list-notes'));
+        return { authorizations: (await authorizations(cfg, cfg.notesUrl)).length - before, reconnectOk: reconnect.ok, callOk: list.ok };
+      });
+
+      // the calendar: connect (one more callback sample), then it hosts the 403 and burst runs
+      calendarConnect[binding] = await phase(`${LABEL[binding]}: calendar connect`, async () => {
+        const call = await startCall(side.page, 'calendar', () => side.page.getByTestId('connect-calendar').click());
+        await side.page.getByTestId('prompt-calendar').waitFor();
+        return stepUp(side, 'calendar', side.cfg.calendarUrl, 'connect + tools/list', call);
+      });
     }
-    if (traceCategories) await browser.stopTracing();
 
-    // 2. a reload needs no authorization
-    const reload = await phase('reload', async () => {
-      const before = (await authorizations(cfg.notesUrl)).length;
-      await pageW.reload();
-      await pageW.getByTestId('status-notes').filter({ hasNotText: 'Starting' }).waitFor();
-      const reconnect = await outputLine(pageW, 'notes', 'connect + tools/list');
-      await runTool(pageW, 'notes', 'list-notes');
-      const list = await outputLine(pageW, 'notes', 'tools/call list-notes');
-      return { authorizations: (await authorizations(cfg.notesUrl)).length - before, reconnectOk: reconnect.ok, callOk: list.ok };
-    });
-
-    // 3. the calendar: connect (one more callback sample), then it hosts the 403 and burst runs
-    const calendarConnect = await phase('calendar connect', async () => {
-      await pageW.getByTestId('connect-calendar').click();
-      await pageW.getByTestId('prompt-calendar').waitFor();
-      return stepUp(pageW, callbacks, 'calendar', cfg.calendarUrl, 'connect + tools/list');
-    });
-
-    // 4. the direct side: a context where no worker ever runs, with a token the harness got itself
+    // 2. the direct side: a context where no worker ever runs, with a token the harness got itself
     const direct = await phase('direct side: a page without a worker', async () => {
-      const token = nodeToken ?? (await tokenFromNode(cfg, cfg.notesUrl, 'notes:read'));
+      const token = nodeToken ?? (await tokenFromNode(DIRECT_WORLD, DIRECT_WORLD.notesUrl, 'notes:read'));
       const context = await browser!.newContext({ serviceWorkers: 'block' });
       const page = await context.newPage();
-      await page.goto(`${cfg.appOrigin}/favicon.svg`);
+      await page.goto(`${DIRECT_WORLD.appOrigin}/favicon.svg`);
       return { page, authorization: `Bearer ${token.accessToken}`, scope: token.scope };
     });
     const pageD = direct?.page;
     const directHeaders = { ...MCP_HEADERS, authorization: direct?.authorization ?? '' };
 
-    // 5. warm overhead, interleaved in batches (ABBA), the same ping on both sides
-    const overhead = await phase(`overhead: ${REQUESTS} authorized requests per side`, async () => {
+    type SideKey = Binding | 'direct';
+    const target = (key: SideKey) =>
+      key === 'direct'
+        ? { page: pageD!, url: DIRECT_WORLD.notesUrl, headers: directHeaders, auth: { authorization: direct!.authorization } as Record<string, string> }
+        : { page: sides[key].page, url: sides[key].cfg.notesUrl, headers: MCP_HEADERS, auth: {} as Record<string, string> };
+
+    // 3. warm overhead: the same ping from the three sides, in batches whose order rotates
+    const OVERHEAD = `overhead: ${REQUESTS} authorized requests per side (bearer, DPoP, direct)`;
+    const overhead = await phase(OVERHEAD, async () => {
       if (!pageD) throw new Error('no direct side');
-      await pageW.bringToFront();
-      const warmW = await timedRequests(pageW, cfg.notesUrl, MCP_HEADERS, WARMUP);
-      const warmD = await timedRequests(pageD, cfg.notesUrl, directHeaders, WARMUP);
-      if (warmW.statuses.some((s) => s !== 200) || warmD.statuses.some((s) => s !== 200)) {
-        throw new Error(`warm-up statuses: worker ${[...new Set(warmW.statuses)]}, direct ${[...new Set(warmD.statuses)]}`);
+      const keys: SideKey[] = ['bearer', 'direct', 'dpop'];
+      const durations: Record<SideKey, number[]> = { bearer: [], dpop: [], direct: [] };
+      const statuses: Record<SideKey, Set<number>> = { bearer: new Set(), dpop: new Set(), direct: new Set() };
+      const batchDeltas: Record<Binding, number[]> = { bearer: [], dpop: [] };
+      for (const key of keys) {
+        const t = target(key);
+        const warm = await timedRequests(t.page, t.url, t.headers, WARMUP);
+        if (warm.statuses.some((s) => s !== 200)) throw new Error(`warm-up statuses on the ${key} side: ${[...new Set(warm.statuses)].join(', ')}`);
       }
-      const worker: number[] = [];
-      const directDurations: number[] = [];
-      const batchDeltas: number[] = [];
-      const statuses = new Set<number>();
-      for (let b = 0; b < Math.ceil(REQUESTS / BATCH); b++) {
-        const order = b % 4 === 0 || b % 4 === 3 ? (['w', 'd'] as const) : (['d', 'w'] as const);
-        const medians = { w: 0, d: 0 };
-        for (const side of order) {
-          const r = side === 'w' ? await timedRequests(pageW, cfg.notesUrl, MCP_HEADERS, BATCH) : await timedRequests(pageD, cfg.notesUrl, directHeaders, BATCH);
-          (side === 'w' ? worker : directDurations).push(...r.durations);
-          medians[side] = summarize(r.durations).median;
-          for (const s of r.statuses) statuses.add(s);
+      const batches = Math.ceil(REQUESTS / BATCH);
+      for (let b = 0; b < batches; b++) {
+        const medians: Partial<Record<SideKey, number>> = {};
+        for (const key of rotation(keys, b)) {
+          const t = target(key);
+          const r = await timedRequests(t.page, t.url, t.headers, BATCH);
+          durations[key].push(...r.durations);
+          medians[key] = summarize(r.durations).median;
+          for (const s of r.statuses) statuses[key].add(s);
         }
-        batchDeltas.push(medians.w - medians.d);
+        for (const binding of BINDINGS) batchDeltas[binding].push((medians[binding] ?? Number.NaN) - (medians.direct ?? Number.NaN));
       }
-      return { worker, direct: directDurations, batchDeltas, statuses: [...statuses] };
+      return { expectedPerSide: batches * BATCH, durations, statuses, batchDeltas };
     });
 
-    // 5b. where the worker's time goes, from Resource Timing in the page and in the worker, plus
+    // 3b. where the worker's time goes, from Resource Timing in the page and in the worker, plus
     //     wrappers around FetchEvent.respondWith (to read FetchEvent.timeStamp: when the event was
     //     created in the worker) and around the worker's fetch()
-    const overheadProfile = await phase('overhead profile (Resource Timing, page + worker)', async () => {
+    const PROFILE = 'overhead profile (Resource Timing, page + worker)';
+    const overheadProfile = await phase(PROFILE, async () => {
       if (!pageD) throw new Error('no direct side');
-      const worker = await appWorker(withWorker);
-      await worker.evaluate((url: string) => {
-        const g = globalThis as unknown as Record<string, any>;
-        const marks = { events: [] as number[], calls: [] as number[] };
-        g.__benchFetchMarks = marks;
-        // a fetch listener added now would never run (listeners count only from the script's first
-        // evaluation), but the worker's own listener calls respondWith synchronously
-        const proto = g.FetchEvent.prototype;
-        const respondWith0 = proto.respondWith;
-        proto.respondWith = function (this: { request: { url: string }; timeStamp: number }, ...args: unknown[]) {
-          if (this.request.url === url) marks.events.push(this.timeStamp);
-          return respondWith0.apply(this, args);
-        };
-        const fetch0 = g.fetch;
-        g.fetch = function (this: unknown, ...args: unknown[]) {
-          if ((args[0] as { url?: string } | undefined)?.url === url) marks.calls.push(performance.now());
-          return fetch0.apply(this, args);
-        };
-        g.__benchFetchUnprobe = () => {
-          proto.respondWith = respondWith0;
-          g.fetch = fetch0;
-          delete g.__benchFetchMarks;
-        };
-      }, cfg.notesUrl);
-      const rows = { w: [] as Array<Record<string, number>>, d: [] as Array<Record<string, number>> };
+      const workers = {} as Record<Binding, Worker>;
+      for (const binding of BINDINGS) {
+        const worker = await appWorker(sides[binding]);
+        workers[binding] = worker;
+        await worker.evaluate((url: string) => {
+          const g = globalThis as unknown as Record<string, any>;
+          const marks = { events: [] as number[], calls: [] as number[] };
+          g.__benchFetchMarks = marks;
+          // a fetch listener added now would never run (listeners count only from the script's first
+          // evaluation), but the worker's own listener calls respondWith synchronously
+          const proto = g.FetchEvent.prototype;
+          const respondWith0 = proto.respondWith;
+          proto.respondWith = function (this: { request: { url: string }; timeStamp: number }, ...args: unknown[]) {
+            if (this.request.url === url) marks.events.push(this.timeStamp);
+            return respondWith0.apply(this, args);
+          };
+          const fetch0 = g.fetch;
+          g.fetch = function (this: unknown, ...args: unknown[]) {
+            if ((args[0] as { url?: string } | undefined)?.url === url) marks.calls.push(performance.now());
+            return fetch0.apply(this, args);
+          };
+          g.__benchFetchUnprobe = () => {
+            proto.respondWith = respondWith0;
+            g.fetch = fetch0;
+            delete g.__benchFetchMarks;
+          };
+        }, sides[binding].cfg.notesUrl);
+      }
+      const rows: Record<SideKey, Array<Record<string, number>>> = { bearer: [], dpop: [], direct: [] };
       try {
-        for (let round = 0; round < 2; round++) {
-          for (const side of round === 0 ? (['w', 'd'] as const) : (['d', 'w'] as const)) {
-            const page = side === 'w' ? pageW : pageD;
-            await clearResourceTimes(page);
-            if (side === 'w') {
-              await clearResourceTimes(worker);
-              await worker.evaluate(() => {
-                const marks = (globalThis as unknown as { __benchFetchMarks: { events: number[]; calls: number[] } }).__benchFetchMarks;
-                marks.events.length = 0;
-                marks.calls.length = 0;
-              });
-            }
-            await timedRequests(page, cfg.notesUrl, side === 'w' ? MCP_HEADERS : directHeaders, PROFILE_REQUESTS / 2);
-            const p = await resourceTimes(page, cfg.notesUrl);
-            if (side === 'd') {
-              for (const e of p.entries) rows.d.push({ total: e.responseEnd - e.startTime, toHeaders: e.responseStart - e.startTime, body: e.responseEnd - e.responseStart });
+        for (let pass = 0; pass < 2; pass++) {
+          for (const key of rotation<SideKey>(['bearer', 'direct', 'dpop'], pass * 3)) {
+            const t = target(key);
+            await clearResourceTimes(t.page);
+            if (key === 'direct') {
+              await timedRequests(t.page, t.url, t.headers, PROFILE_REQUESTS / 2);
+              const p = await resourceTimes(t.page, t.url);
+              for (const e of p.entries) rows.direct.push({ total: e.responseEnd - e.startTime, toHeaders: e.responseStart - e.startTime, body: e.responseEnd - e.responseStart });
               continue;
             }
-            const w = await resourceTimes(worker, cfg.notesUrl);
+            const worker = workers[key];
+            await clearResourceTimes(worker);
+            await worker.evaluate(() => {
+              const marks = (globalThis as unknown as { __benchFetchMarks: { events: number[]; calls: number[] } }).__benchFetchMarks;
+              marks.events.length = 0;
+              marks.calls.length = 0;
+            });
+            await timedRequests(t.page, t.url, t.headers, PROFILE_REQUESTS / 2);
+            const p = await resourceTimes(t.page, t.url);
+            const w = await resourceTimes(worker, t.url);
             const marks = await worker.evaluate(() => (globalThis as unknown as { __benchFetchMarks: { events: number[]; calls: number[] } }).__benchFetchMarks);
-            const pageAbs = (t: number) => p.origin + t;
-            const workerAbs = (t: number) => w.origin + t;
-            p.entries.forEach((e, i) => {
-              const we = w.entries[i];
-              if (!we) return;
-              const event = marks.events.length === p.entries.length ? (marks.events[i] ?? Number.NaN) : Number.NaN;
-              const call = marks.calls.length === p.entries.length ? (marks.calls[i] ?? Number.NaN) : Number.NaN;
-              rows.w.push({
+            const pageAbs = (x: number) => p.origin + x;
+            const workerAbs = (x: number) => w.origin + x;
+            // pair by time: what the worker did between the page's fetch() and its response end
+            // (with DPoP, a refreshed nonce would add a second worker request to one page request)
+            for (const e of p.entries) {
+              const within = (x: number) => x >= pageAbs(e.startTime) - 0.2 && x <= pageAbs(e.responseEnd) + 0.2;
+              const mine = w.entries.filter((we) => within(workerAbs(we.startTime)));
+              const first = mine[0];
+              const last = mine.at(-1);
+              const event = marks.events.find((t) => within(workerAbs(t)));
+              const call = event === undefined ? undefined : marks.calls.find((t) => t >= event && within(workerAbs(t)));
+              rows[key].push({
                 total: e.responseEnd - e.startTime,
                 // page fetch() → the worker calls fetch(): fetch event dispatch + handler work before the network
-                toWorkerFetch: workerAbs(we.startTime) - pageAbs(e.startTime),
+                toWorkerFetch: first ? workerAbs(first.startTime) - pageAbs(e.startTime) : Number.NaN,
                 // … of which: page fetch() → FetchEvent created in the worker
-                dispatch: workerAbs(event) - pageAbs(e.startTime),
-                // … and FetchEvent created → the handler calls fetch() (body read, headers, new Request)
-                handler: call - event,
+                dispatch: event === undefined ? Number.NaN : workerAbs(event) - pageAbs(e.startTime),
+                // … and FetchEvent created → the handler calls fetch() (body read, headers, a DPoP proof, new Request)
+                handler: event === undefined || call === undefined ? Number.NaN : call - event,
                 // the worker's own network request, to response headers (the direct side's equivalent: toHeaders)
-                workerNetwork: workerAbs(we.responseStart) - workerAbs(we.startTime),
+                workerNetwork: first ? first.responseStart - first.startTime : Number.NaN,
                 // response headers at the worker → at the page (respondWith → page)
-                handBack: pageAbs(e.responseStart) - workerAbs(we.responseStart),
+                handBack: last ? pageAbs(e.responseStart) - workerAbs(last.responseStart) : Number.NaN,
+                workerRequests: mine.length,
                 body: e.responseEnd - e.responseStart,
               });
-            });
+            }
           }
         }
       } finally {
-        await worker.evaluate(() => (globalThis as unknown as { __benchFetchUnprobe?: () => void }).__benchFetchUnprobe?.());
+        for (const worker of Object.values(workers)) await worker.evaluate(() => (globalThis as unknown as { __benchFetchUnprobe?: () => void }).__benchFetchUnprobe?.()).catch(() => undefined);
       }
-      const summarizeKey = (list: Array<Record<string, number>>, key: string) => summarize(list.map((r) => r[key] ?? Number.NaN));
+      const summarizeKey = (list: Array<Record<string, number>>, key: string) => summarize(list.map((r) => r[key] ?? Number.NaN), PROFILE_REQUESTS);
+      const workerKeys = ['total', 'toWorkerFetch', 'dispatch', 'handler', 'workerNetwork', 'handBack', 'workerRequests', 'body'];
+      const rawOf = (list: Array<Record<string, number>>) => list.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)])));
       return {
-        worker: Object.fromEntries(['total', 'toWorkerFetch', 'dispatch', 'handler', 'workerNetwork', 'handBack', 'body'].map((k) => [k, summarizeKey(rows.w, k)])),
-        direct: Object.fromEntries(['total', 'toHeaders', 'body'].map((k) => [k, summarizeKey(rows.d, k)])),
+        bearer: Object.fromEntries(workerKeys.map((k) => [k, summarizeKey(rows.bearer, k)])),
+        dpop: Object.fromEntries(workerKeys.map((k) => [k, summarizeKey(rows.dpop, k)])),
+        direct: Object.fromEntries(['total', 'toHeaders', 'body'].map((k) => [k, summarizeKey(rows.direct, k)])),
+        raw: { bearer: rawOf(rows.bearer), dpop: rawOf(rows.dpop), direct: rawOf(rows.direct) },
       };
     });
 
-    // 6. SSE through the worker against direct
-    const sse = await phase('SSE: throughput and first event', async () => {
+    // 4. SSE: the three sides, rotating
+    const SSE = 'SSE: throughput and first event';
+    const sse = await phase(SSE, async () => {
       if (!pageD) throw new Error('no direct side');
-      const big = `${cfg.notesUrl}/bench/stream?bytes=${SSE_BYTES}&chunk=${SSE_CHUNK}`;
-      const small = `${cfg.notesUrl}/bench/stream?bytes=${4 * 1024}&chunk=1024`;
-      const auth = { authorization: direct!.authorization };
-      await sseRun(pageW, big, {});
-      await sseRun(pageD, big, auth);
-      const runs = { w: [] as SseRun[], d: [] as SseRun[], wFirst: [] as SseRun[], dFirst: [] as SseRun[] };
-      const pairRatios: number[] = [];
+      const keys: SideKey[] = ['bearer', 'direct', 'dpop'];
+      const big = (key: SideKey) => `${target(key).url}/bench/stream?bytes=${SSE_BYTES}&chunk=${SSE_CHUNK}`;
+      const small = (key: SideKey) => `${target(key).url}/bench/stream?bytes=${4 * 1024}&chunk=1024`;
+      for (const key of keys) await sseRun(target(key).page, big(key), target(key).auth);
+      const runs: Record<SideKey, SseRun[]> = { bearer: [], dpop: [], direct: [] };
+      const firsts: Record<SideKey, SseRun[]> = { bearer: [], dpop: [], direct: [] };
+      const pairRatios: Record<Binding, number[]> = { bearer: [], dpop: [] };
       for (let i = 0; i < SSE_RUNS; i++) {
-        for (const side of i % 2 === 0 ? (['w', 'd'] as const) : (['d', 'w'] as const)) runs[side].push(await sseRun(side === 'w' ? pageW : pageD, big, side === 'w' ? {} : auth));
-        const [w, d] = [runs.w.at(-1), runs.d.at(-1)];
-        if (w && d) pairRatios.push(d.totalMs / w.totalMs); // throughput ratio of this adjacent pair
+        const these: Partial<Record<SideKey, SseRun>> = {};
+        for (const key of rotation(keys, i)) {
+          const run = await sseRun(target(key).page, big(key), target(key).auth);
+          these[key] = run;
+          runs[key].push(run);
+        }
+        // throughput ratio of this round's pair: direct time / worker time
+        for (const binding of BINDINGS) pairRatios[binding].push(these.direct!.totalMs / these[binding]!.totalMs);
       }
       for (let i = 0; i < FIRST_EVENT_RUNS; i++) {
-        for (const side of i % 2 === 0 ? (['w', 'd'] as const) : (['d', 'w'] as const)) {
-          const run = await sseRun(side === 'w' ? pageW : pageD, small, side === 'w' ? {} : auth);
-          (side === 'w' ? runs.wFirst : runs.dFirst).push(run);
-        }
+        for (const key of rotation(keys, i)) firsts[key].push(await sseRun(target(key).page, small(key), target(key).auth));
       }
-      const bad = [...runs.w, ...runs.d].filter((r) => r.status !== 200 || r.bytes !== SSE_BYTES);
+      const bad = keys.flatMap((k) => runs[k].map((r) => ({ side: k, ...r }))).filter((r) => r.status !== 200 || r.bytes !== SSE_BYTES);
       if (bad.length > 0) throw new Error(`SSE runs with a wrong status or length: ${JSON.stringify(bad[0])}`);
       const mbps = (r: SseRun) => r.bytes / 1e6 / (r.totalMs / 1000);
-      return {
-        bytes: SSE_BYTES,
-        chunk: SSE_CHUNK,
-        pairedThroughputRatio: summarize(pairRatios),
-        raw: {
-          workerMBps: runs.w.map((r) => round(mbps(r), 1)),
-          directMBps: runs.d.map((r) => round(mbps(r), 1)),
-          workerFirstEventMs: runs.wFirst.map((r) => round(r.firstEventMs)),
-          directFirstEventMs: runs.dFirst.map((r) => round(r.firstEventMs)),
-        },
-        worker: { throughputMBps: summarize(runs.w.map(mbps)), totalMs: summarize(runs.w.map((r) => r.totalMs)), firstEventBigMs: summarize(runs.w.map((r) => r.firstEventMs)), firstEventMs: summarize(runs.wFirst.map((r) => r.firstEventMs)) },
-        direct: { throughputMBps: summarize(runs.d.map(mbps)), totalMs: summarize(runs.d.map((r) => r.totalMs)), firstEventBigMs: summarize(runs.d.map((r) => r.firstEventMs)), firstEventMs: summarize(runs.dFirst.map((r) => r.firstEventMs)) },
-      };
+      const of = (key: SideKey) => ({
+        throughputMBps: summarize(runs[key].map(mbps), SSE_RUNS),
+        totalMs: summarize(runs[key].map((r) => r.totalMs), SSE_RUNS),
+        firstEventBigMs: summarize(runs[key].map((r) => r.firstEventMs), SSE_RUNS),
+        firstEventMs: summarize(firsts[key].map((r) => r.firstEventMs), FIRST_EVENT_RUNS),
+        raw: { throughputMBps: runs[key].map((r) => round(mbps(r), 1)), firstEventMs: firsts[key].map((r) => round(r.firstEventMs)) },
+      });
+      return { direct: of('direct'), bearer: of('bearer'), dpop: of('dpop'), pairRatios };
     });
 
-    // 7. 403 arriving → UI told (calendar, bench challenges alternating between two operations)
-    const challenge = await phase('403 → UI told', async () => {
-      const worker = await appWorker(withWorker);
-      const plain: ChallengeSample[] = [];
-      const ops = ['bench-a', 'bench-b'];
-      for (let i = 0; i < STEP_UP_SAMPLES + 2; i++) {
-        const n = i % 2 === 0 ? 'a' : 'b';
-        const sample = await challengeSample(pageW, worker, 'calendar', `${cfg.calendarUrl}/bench/challenge?n=${n}`, ops[i % 2] as string, false);
-        if (i >= 2) plain.push(sample); // the first two add bench:a and bench:b to the ledger: warm-up
-      }
-      await installWorkerProbe(worker);
-      const probed: ChallengeSample[] = [];
-      for (let i = 0; i < STEP_UP_PROFILE_SAMPLES; i++) {
-        const n = i % 2 === 0 ? 'a' : 'b';
-        probed.push(await challengeSample(pageW, worker, 'calendar', `${cfg.calendarUrl}/bench/challenge?n=${n}`, ops[i % 2] as string, true));
-      }
-      await worker.evaluate(() => (globalThis as unknown as { __benchUnprobe?: () => void }).__benchUnprobe?.());
-      return { plain, probed };
-    });
-
-    // 8. a burst of 50 concurrent challenges for 50 different scopes, then one Authorize click
-    const burstResult = await phase(`burst of ${BURST} challenges`, async () => {
-      const before = (await authorizations(cfg.calendarUrl)).length;
-      const first = await burst(pageW, cfg.calendarUrl, BURST, 'burst');
-      const afterBurst = await ledger(pageW, 'calendar');
-      const wanted = Array.from({ length: BURST }, (_, i) => `bench:${i}`);
-      const inLedger = wanted.filter((s) => afterBurst?.requested.includes(s)).length;
-      await pageW.getByTestId('prompt-calendar').waitFor({ timeout: 10_000 });
-      await authorizeInUi(pageW, 'calendar');
-      await pageW.getByTestId('status-calendar').filter({ hasNotText: 'Starting' }).waitFor();
-      const requests = (await authorizations(cfg.calendarUrl)).slice(before);
-      const inRequest = wanted.filter((s) => (requests[0]?.scope ?? '').split(' ').includes(s)).length;
-      // the 50 calls again: the authorization server does not know bench:* and granted none of them,
-      // so each is refused again; the worker must not start another authorization for them
-      const retries: Array<{ statuses: number[]; prompt: boolean }> = [];
-      for (let attempt = 0; attempt < 3; attempt++) {
-        const again = await burst(pageW, cfg.calendarUrl, BURST, `retry${attempt}`);
-        const prompt = (await pageW.getByTestId('prompt-calendar').count()) > 0;
-        retries.push({ statuses: [...new Set(again.statuses)], prompt });
-        if (!prompt) break;
-        await authorizeInUi(pageW, 'calendar'); // what a user would do: click Authorize again
-      }
-      const total = (await authorizations(cfg.calendarUrl)).slice(before);
-      return {
-        statuses: [...new Set(first.statuses)],
-        burstMs: first.ms,
-        broadcasts: first.broadcasts,
-        scopesInLedger: inLedger,
-        scopesInFirstAuthorization: inRequest,
-        authorizations: total.length,
-        authorizationScopes: total.map((a) => (a.scope ?? '').split(' ').length),
-        retries,
-      };
-    });
-
-    // 9. the first request after the worker was stopped, then the authorizations a restart costs
-    const restart = await phase('worker restart', async () => {
-      if (!pageD) throw new Error('no direct side');
-      const control = await WorkerControl.attach(withWorker, pageW);
-      const before = (await authorizations(cfg.notesUrl)).length;
-      const noAuth = MCP_HEADERS;
-      const cold: number[] = [];
-      const warm401: number[] = [];
-      const direct401: number[] = [];
-      const split: Array<Record<string, number>> = [];
-      const statuses = new Set<string>();
-      for (let i = 0; i < RESTART_SAMPLES; i++) {
-        await control.stop(pageW);
-        await clearResourceTimes(pageW);
-        const c = await timedRequests(pageW, cfg.notesUrl, noAuth, 1);
-        const w = await timedRequests(pageW, cfg.notesUrl, noAuth, 1);
-        const d = await timedRequests(pageD, cfg.notesUrl, noAuth, 1);
-        cold.push(...c.durations);
-        warm401.push(...w.durations);
-        direct401.push(...d.durations);
-        statuses.add(`cold ${c.statuses[0]}, warm ${w.statuses[0]}, direct ${d.statuses[0]}`);
-        // Playwright keeps the same Worker across a stop; evaluate() runs in the restarted global
-        const started = await appWorker(withWorker).catch(() => undefined);
-        if (started) {
-          const p = await resourceTimes(pageW, cfg.notesUrl);
-          const wt = await resourceTimes(started, cfg.notesUrl);
-          const pe = p.entries[0];
-          const we = wt.entries[0];
-          if (pe && we) {
-            split.push({
-              // page fetch() → the restarted worker's global scope exists (process/thread, Playwright's attach)
-              toWorkerGlobal: wt.origin - (p.origin + pe.startTime),
-              // global created → the worker calls fetch(): script evaluation, ready() reading IndexedDB, the handler
-              toWorkerFetch: we.startTime,
-              workerNetwork: we.responseStart - we.startTime,
-              // 401 headers at the worker → at the page: the challenge goes to the ledger first (IndexedDB)
-              handBack: p.origin + pe.responseStart - (wt.origin + we.responseStart),
-            });
-          }
+    // 5–6. per binding: 403 arriving → UI told (calendar, bench challenges alternating between two
+    //      operations), then a burst of 50 concurrent challenges and one Authorize click
+    const challenge = {} as Record<Binding, { plain: ChallengeSample[]; probed: ChallengeSample[] } | undefined>;
+    const burstResult = {} as Record<Binding, BurstFigures | undefined>;
+    const CHALLENGE = (b: Binding) => `${LABEL[b]}: 403 → UI told`;
+    const BURST_PHASE = (b: Binding) => `${LABEL[b]}: burst of ${BURST} challenges`;
+    for (const binding of BINDINGS) {
+      const side = sides[binding];
+      const { page, cfg } = side;
+      challenge[binding] = await phase(CHALLENGE(binding), async () => {
+        const worker = await appWorker(side);
+        const plain: ChallengeSample[] = [];
+        const ops = ['bench-a', 'bench-b'];
+        for (let i = 0; i < STEP_UP_SAMPLES + 2; i++) {
+          const n = i % 2 === 0 ? 'a' : 'b';
+          const sample = await challengeSample(page, worker, 'calendar', `${cfg.calendarUrl}/bench/challenge?n=${n}`, ops[i % 2] as string, false);
+          if (i >= 2) plain.push(sample); // the first two add bench:a and bench:b to the ledger: warm-up
         }
-      }
-      // Bearer tokens die with the worker, so a prompt follows; DPoP-bound ones (BENCH_DPOP=1) survive it.
-      const prompt = pageW.getByTestId('prompt-notes');
-      const prompted = await prompt.waitFor({ timeout: 10_000 }).then(() => true, () => false);
-      const promptText = prompted ? ((await prompt.textContent()) ?? '') : '';
-      if (prompted) {
-        await authorizeInUi(pageW, 'notes');
-        await outputLine(pageW, 'notes', 'connect + tools/list');
-      }
-      await runTool(pageW, 'notes', 'add-note', { text: 'after the restart' });
-      const add = await outputLine(pageW, 'notes', 'tools/call add-note');
-      const after = (await authorizations(cfg.notesUrl)).slice(before);
-      return {
-        cold: summarize(cold),
-        warm401: summarize(warm401),
-        direct401: summarize(direct401),
-        coldSplit: Object.fromEntries(['toWorkerGlobal', 'toWorkerFetch', 'workerNetwork', 'handBack'].map((k) => [k, summarize(split.map((r) => r[k] ?? Number.NaN))])),
-        raw: { cold: cold.map((v) => round(v)), warm401: warm401.map((v) => round(v)), direct401: direct401.map((v) => round(v)) },
-        statuses: [...statuses],
-        promptText: promptText.trim(),
-        authorizations: after.length,
-        authorizationScopes: after.map((a) => a.scope ?? ''),
-        callAfterOk: add.ok,
-      };
-    });
+        await installWorkerProbe(worker);
+        const probed: ChallengeSample[] = [];
+        for (let i = 0; i < STEP_UP_PROFILE_SAMPLES; i++) {
+          const n = i % 2 === 0 ? 'a' : 'b';
+          probed.push(await challengeSample(page, worker, 'calendar', `${cfg.calendarUrl}/bench/challenge?n=${n}`, ops[i % 2] as string, true));
+        }
+        await worker.evaluate(() => (globalThis as unknown as { __benchUnprobe?: () => void }).__benchUnprobe?.());
+        return { plain, probed };
+      });
+
+      burstResult[binding] = await phase(BURST_PHASE(binding), async () => {
+        const before = (await authorizations(cfg, cfg.calendarUrl)).length;
+        const first = await burst(page, cfg.calendarUrl, BURST, 'burst');
+        const afterBurst = await ledger(page, 'calendar');
+        const wanted = Array.from({ length: BURST }, (_, i) => `bench:${i}`);
+        const inLedger = wanted.filter((s) => afterBurst?.requested.includes(s)).length;
+        await page.getByTestId('prompt-calendar').waitFor({ timeout: 10_000 });
+        await authorizeInUi(side, 'calendar');
+        await page.getByTestId('status-calendar').filter({ hasNotText: 'Starting' }).waitFor();
+        const requests = (await authorizations(cfg, cfg.calendarUrl)).slice(before);
+        const inRequest = wanted.filter((s) => (requests[0]?.scope ?? '').split(' ').includes(s)).length;
+        // the 50 calls again: the authorization server does not know bench:* and granted none of them,
+        // so each is refused again; the worker must not start another authorization for them
+        const retries: Array<{ statuses: number[]; prompt: boolean }> = [];
+        for (let attempt = 0; attempt < 3; attempt++) {
+          const again = await burst(page, cfg.calendarUrl, BURST, `retry${attempt}`);
+          const prompt = (await page.getByTestId('prompt-calendar').count()) > 0;
+          retries.push({ statuses: [...new Set(again.statuses)], prompt });
+          if (!prompt) break;
+          await authorizeInUi(side, 'calendar'); // what a user would do: click Authorize again
+        }
+        const total = (await authorizations(cfg, cfg.calendarUrl)).slice(before);
+        return {
+          statuses: [...new Set(first.statuses)],
+          burstMs: first.ms,
+          broadcasts: first.broadcasts,
+          scopesInLedger: inLedger,
+          scopesInFirstAuthorization: inRequest,
+          authorizations: total.length,
+          authorizationScopes: total.map((a) => (a.scope ?? '').split(' ').length),
+          retries,
+        };
+      });
+    }
+
+    // 7. per binding, last (stopping the worker ends what it held in memory): the first request after
+    //    the worker was stopped, then the authorizations a restart costs
+    const RESTART = (b: Binding) => `${LABEL[b]}: worker restart`;
+    const restart = {} as Record<Binding, RestartFigures | undefined>;
+    for (const binding of BINDINGS) {
+      const side = sides[binding];
+      const { page, cfg, context } = side;
+      restart[binding] = await phase(RESTART(binding), async () => {
+        if (!pageD) throw new Error('no direct side');
+        const control = await WorkerControl.attach(context, page);
+        const before = (await authorizations(cfg, cfg.notesUrl)).length;
+        const cold: number[] = [];
+        const warm: number[] = [];
+        const direct401: number[] = [];
+        const direct200: number[] = [];
+        const coldStatuses: number[] = [];
+        const split: Array<Record<string, number>> = [];
+        const statuses = new Set<string>();
+        try {
+          for (let i = 0; i < RESTART_SAMPLES; i++) {
+            await control.stop(page);
+            await clearResourceTimes(page);
+            const c = await timedRequests(page, cfg.notesUrl, MCP_HEADERS, 1);
+            const w = await timedRequests(page, cfg.notesUrl, MCP_HEADERS, 1);
+            const d401 = await timedRequests(pageD, DIRECT_WORLD.notesUrl, MCP_HEADERS, 1);
+            const d200 = await timedRequests(pageD, DIRECT_WORLD.notesUrl, directHeaders, 1);
+            cold.push(...c.durations);
+            warm.push(...w.durations);
+            direct401.push(...d401.durations);
+            direct200.push(...d200.durations);
+            coldStatuses.push(c.statuses[0] ?? 0);
+            statuses.add(`cold ${c.statuses[0]}, next ${w.statuses[0]}, direct ${d401.statuses[0]} without a token, ${d200.statuses[0]} with it`);
+            // Playwright keeps the same Worker across a stop; evaluate() runs in the restarted global
+            const started = await appWorker(side).catch(() => undefined);
+            if (started) {
+              const p = await resourceTimes(page, cfg.notesUrl);
+              const wt = await resourceTimes(started, cfg.notesUrl);
+              const pe = p.entries[0];
+              // the cold request's own worker entries (the next request went through the same worker;
+              // with DPoP a nonce refresh adds a worker request)
+              const mine = pe ? wt.entries.filter((e) => wt.origin + e.startTime <= p.origin + pe.responseEnd) : [];
+              const we = mine[0];
+              const last = mine.at(-1);
+              split.push({
+                // page fetch() → the restarted worker's global scope exists (process/thread, Playwright's attach)
+                toWorkerGlobal: pe ? wt.origin - (p.origin + pe.startTime) : Number.NaN,
+                // global created → the worker calls fetch(): script evaluation, reading IndexedDB, the handler
+                toWorkerFetch: we ? we.startTime : Number.NaN,
+                workerNetwork: we ? we.responseStart - we.startTime : Number.NaN,
+                // the worker's last response headers → the page's: what the worker did with the answer (ledger, retry…)
+                handBack: pe && last ? p.origin + pe.responseStart - (wt.origin + last.responseStart) : Number.NaN,
+                workerRequests: mine.length,
+              });
+            }
+          }
+        } finally {
+          await control.detach();
+        }
+        const coldStatus = mode(coldStatuses);
+        // Bearer tokens live in the worker's memory, so a prompt follows the 401; DPoP-bound ones are kept in IndexedDB.
+        const prompt = page.getByTestId('prompt-notes');
+        const prompted = coldStatuses.some((s) => s === 401)
+          ? await prompt.waitFor({ timeout: 10_000 }).then(
+              () => true,
+              () => false,
+            )
+          : (await prompt.count()) > 0;
+        const promptText = prompted ? ((await prompt.textContent()) ?? '') : '';
+        if (prompted) {
+          await authorizeInUi(side, 'notes');
+          await resultLine(page, 'notes', 'connect + tools/list');
+        }
+        const add = await resultLine(page, 'notes', 'tools/call add-note', await runTool(page, 'notes', 'add-note', { text: 'after the restart' }));
+        const after = (await authorizations(cfg, cfg.notesUrl)).slice(before);
+        const direct401Summary = summarize(direct401, RESTART_SAMPLES);
+        const direct200Summary = summarize(direct200, RESTART_SAMPLES);
+        return {
+          coldStatus,
+          cold: summarize(cold, RESTART_SAMPLES),
+          warm: summarize(warm, RESTART_SAMPLES),
+          directSame: coldStatus === 200 ? direct200Summary : direct401Summary,
+          direct401: direct401Summary,
+          direct200: direct200Summary,
+          coldSplit: Object.fromEntries(['toWorkerGlobal', 'toWorkerFetch', 'workerNetwork', 'handBack', 'workerRequests'].map((k) => [k, summarize(split.map((r) => r[k] ?? Number.NaN), RESTART_SAMPLES)])),
+          raw: { cold: cold.map((v) => round(v)), warm: warm.map((v) => round(v)), direct401: direct401.map((v) => round(v)), direct200: direct200.map((v) => round(v)) },
+          statuses: [...statuses],
+          prompted,
+          promptText: promptText.trim(),
+          authorizations: after.length,
+          authorizationScopes: after.map((a) => a.scope ?? ''),
+          callAfterOk: add.ok,
+        };
+      });
+    }
 
     // --- figures ------------------------------------------------------------------------------
-    const retrySamples = [...growth.flatMap((g) => g.samples), ...(calendarConnect ? [calendarConnect] : [])];
-    const ow = overhead ? summarize(overhead.worker) : undefined;
-    const od = overhead ? summarize(overhead.direct) : undefined;
-    const plain = challenge?.plain ?? [];
-    const probed = challenge?.probed ?? [];
-    const pick = <T>(rows: readonly T[], get: (row: T) => number) => summarize(rows.map(get));
-    const figures = {
-      overhead:
-        ow && od
+    const pick = <T>(rows: readonly T[], get: (row: T) => number, expected = rows.length) => summarize(rows.map(get), expected);
+    const directFigures: DirectFigures = {
+      world: `bearer world (${DIRECT_WORLD.appOrigin}), no service worker`,
+      tokenScope: direct?.scope,
+      request: 'POST /mcp JSON-RPC ping with Authorization: Bearer <token from Node>, fetch + body read, timed in the page',
+      overhead: overhead
+        ? { summary: summarize(overhead.durations.direct, overhead.expectedPerSide), statuses: [...overhead.statuses.direct], raw: overhead.durations.direct.map((v) => round(v)) }
+        : undefined,
+      overheadProfile: overheadProfile?.direct,
+      overheadProfileRaw: overheadProfile?.raw.direct,
+      sse: sse?.direct,
+    };
+    const bindingFigures = (binding: Binding): BindingFigures => {
+      const cfg = WORLDS[binding];
+      const samples = [...growth[binding].flatMap((g) => g.samples), ...(calendarConnect[binding] ? [calendarConnect[binding]] : [])];
+      const expectedSamples = GROWTH_ROUNDS * GROWTH_STEPS + 1;
+      const o = overhead;
+      const worker = o ? summarize(o.durations[binding], o.expectedPerSide) : undefined;
+      const directSummary = directFigures.overhead?.summary;
+      const c = challenge[binding];
+      const plain = c?.plain ?? [];
+      const probed = c?.probed ?? [];
+      const s = sse?.[binding];
+      const r = restart[binding];
+      return {
+        binding,
+        world: { appOrigin: cfg.appOrigin, issuer: cfg.issuer, notesUrl: cfg.notesUrl, calendarUrl: cfg.calendarUrl, dpop: cfg.dpop },
+        overhead:
+          o && worker && directSummary
+            ? {
+                request: `POST /mcp JSON-RPC ping without an Authorization header (the worker adds ${binding === 'dpop' ? 'DPoP <token> and a DPoP proof' : 'Bearer <token>'}), fetch + body read, timed in the page`,
+                expectedPerSide: o.expectedPerSide,
+                worker,
+                direct: directSummary,
+                deltaMedianMs: round(worker.median - directSummary.median),
+                deltaP95Ms: round(worker.p95 - directSummary.p95),
+                pairedBatchDeltaMs: summarize(o.batchDeltas[binding]),
+                ratioMedian: round(worker.median / directSummary.median),
+                statuses: [...o.statuses[binding]],
+                raw: o.durations[binding].map((v) => round(v)),
+                rawBatchDeltas: o.batchDeltas[binding].map((v) => round(v)),
+              }
+            : undefined,
+        overheadProfile: overheadProfile?.[binding],
+        overheadProfileRaw: overheadProfile?.raw[binding],
+        restart: r,
+        sse:
+          s && sse
+            ? {
+                worker: { throughputMBps: s.throughputMBps, totalMs: s.totalMs, firstEventBigMs: s.firstEventBigMs, firstEventMs: s.firstEventMs },
+                throughputRatio: round(s.throughputMBps.median / sse.direct.throughputMBps.median),
+                firstEventDeltaMs: round(s.firstEventMs.median - sse.direct.firstEventMs.median),
+                pairedThroughputRatio: summarize(sse.pairRatios[binding], SSE_RUNS),
+                raw: { ...s.raw, pairedThroughputRatio: sse.pairRatios[binding].map((v) => round(v)) },
+              }
+            : undefined,
+        challengeToUi: c
           ? {
-              requestsPerSide: ow.n,
-              request: 'POST /mcp JSON-RPC ping, fetch + body read, timed in the page',
-              worker: ow,
-              direct: od,
-              deltaMedianMs: round(ow.median - od.median),
-              deltaP95Ms: round(ow.p95 - od.p95),
-              // each batch of 25 against the other side's adjacent batch: robust to slow drifts in machine load
-              pairedBatchDeltaMs: summarize(overhead!.batchDeltas),
-              ratioMedian: round(ow.median / od.median),
-              statuses: overhead?.statuses,
-              profile: overheadProfile,
-              raw: { worker: overhead!.worker.map((v) => round(v)), direct: overhead!.direct.map((v) => round(v)) },
+              expected: STEP_UP_SAMPLES,
+              statuses: [...new Set(plain.map((x) => x.status))],
+              workerToToldMs: pick(plain, (x) => x.workerToToldMs, STEP_UP_SAMPLES),
+              workerToHandlerMs: pick(plain, (x) => x.workerToHandlerMs, STEP_UP_SAMPLES),
+              workerToDomMs: pick(plain, (x) => x.workerToDomMs, STEP_UP_SAMPLES),
+              pageResponseToToldMs: pick(plain, (x) => x.pageResponseToToldMs, STEP_UP_SAMPLES),
+              fetchResolvedToToldMs: pick(plain, (x) => x.fetchResolvedToToldMs, STEP_UP_SAMPLES),
+              workerHoldMs: pick(plain, (x) => x.workerHoldMs, STEP_UP_SAMPLES),
+              profile: {
+                expected: STEP_UP_PROFILE_SAMPLES,
+                samples: probed.filter((x) => x.probe).length,
+                workerToToldMs: pick(probed, (x) => x.workerToToldMs, STEP_UP_PROFILE_SAMPLES),
+                parseMs: pick(probed, (x) => x.probe?.parseMs ?? Number.NaN, STEP_UP_PROFILE_SAMPLES),
+                idbMs: pick(probed, (x) => x.probe?.idbMs ?? Number.NaN, STEP_UP_PROFILE_SAMPLES),
+                matchAllMs: pick(probed, (x) => x.probe?.matchAllMs ?? Number.NaN, STEP_UP_PROFILE_SAMPLES),
+                idbDoneToPostMs: pick(probed, (x) => x.probe?.postMs ?? Number.NaN, STEP_UP_PROFILE_SAMPLES),
+                postToToldMs: pick(probed, (x) => x.probe?.deliveryMs ?? Number.NaN, STEP_UP_PROFILE_SAMPLES),
+                idbReadwriteTransactionsPerChallenge: pick(probed, (x) => x.probe?.idbTransactions ?? Number.NaN, STEP_UP_PROFILE_SAMPLES),
+              },
+              raw: plain,
             }
           : undefined,
-      restart,
-      sse: sse
-        ? {
-            ...sse,
-            throughputRatio: round(sse.worker.throughputMBps.median / sse.direct.throughputMBps.median),
-            firstEventDeltaMs: round(sse.worker.firstEventMs.median - sse.direct.firstEventMs.median),
-          }
-        : undefined,
-      challengeToUi: challenge
-        ? {
-            statuses: [...new Set(plain.map((s) => s.status))],
-            workerToToldMs: pick(plain, (s) => s.workerToToldMs),
-            workerToHandlerMs: pick(plain, (s) => s.workerToHandlerMs),
-            workerToDomMs: pick(plain, (s) => s.workerToDomMs),
-            pageResponseToToldMs: pick(plain, (s) => s.pageResponseToToldMs),
-            fetchResolvedToToldMs: pick(plain, (s) => s.fetchResolvedToToldMs),
-            workerHoldMs: pick(plain, (s) => s.workerHoldMs),
-            profile: {
-              samples: probed.length,
-              workerToToldMs: pick(probed, (s) => s.workerToToldMs),
-              parseMs: pick(probed, (s) => s.probe?.parseMs ?? Number.NaN),
-              idbMs: pick(probed, (s) => s.probe?.idbMs ?? Number.NaN),
-              matchAllMs: pick(probed, (s) => s.probe?.matchAllMs ?? Number.NaN),
-              idbDoneToPostMs: pick(probed, (s) => s.probe?.postMs ?? Number.NaN),
-              postToToldMs: pick(probed, (s) => s.probe?.deliveryMs ?? Number.NaN),
-              idbReadwriteTransactionsPerChallenge: pick(probed, (s) => s.probe?.idbTransactions ?? Number.NaN),
-            },
-            raw: plain,
-          }
-        : undefined,
-      callbackToRetry: {
-        samples: retrySamples.length,
-        totalMs: pick(retrySamples, (s) => s.totalMs),
-        callbackMs: pick(retrySamples, (s) => s.callbackMs),
-        documentMs: pick(retrySamples, (s) => s.documentMs),
-        clientStartMs: pick(retrySamples, (s) => s.clientStartMs),
-        mcpMs: pick(retrySamples, (s) => s.mcpMs),
-        split: Object.fromEntries(
-          (['documentFetchMs', 'scriptsMs', 'demoConfigMs', 'registerMs', 'registerCallMs', 'configureMs', 'takeResultMs', 'toFirstMcpMs', 'mcpRequests', 'mcpNetworkMs'] as const).map((k) => [
-            k,
-            pick(retrySamples, (s) => s.split[k]),
-          ]),
-        ),
-        allOk: retrySamples.every((s) => s.ok),
-        raw: retrySamples,
-      },
-      authorizations: {
-        growth: growth.map((g) => ({ round: g.round, authorizations: g.requested.length, requested: g.requested })),
-        reload,
-        burst: burstResult,
-        restart: restart ? { authorizations: restart.authorizations, scopes: restart.authorizationScopes, callAfterOk: restart.callAfterOk } : undefined,
-      },
-      sizes,
+        callbackToRetry: {
+          expected: expectedSamples,
+          samples: samples.length,
+          totalMs: pick(samples, (x) => x.totalMs, expectedSamples),
+          callbackMs: pick(samples, (x) => x.callbackMs, expectedSamples),
+          documentMs: pick(samples, (x) => x.documentMs, expectedSamples),
+          clientStartMs: pick(samples, (x) => x.clientStartMs, expectedSamples),
+          mcpMs: pick(samples, (x) => x.mcpMs, expectedSamples),
+          split: Object.fromEntries(SPLIT_KEYS.map((k) => [k, pick(samples, (x) => x.split[k], expectedSamples)])) as CallbackFigures['split'],
+          allOk: samples.every((x) => x.ok),
+          raw: samples,
+        },
+        authorizations: {
+          growth: growth[binding].map((g) => ({ round: g.round, authorizations: g.requested.length, requested: g.requested })),
+          growthExpectedRounds: GROWTH_ROUNDS,
+          reload: reload[binding],
+          burst: burstResult[binding],
+          restart: r ? { authorizations: r.authorizations, scopes: r.authorizationScopes, callAfterOk: r.callAfterOk } : undefined,
+        },
+      };
     };
+    const figures = { direct: directFigures, bearer: bindingFigures('bearer'), dpop: bindingFigures('dpop'), sizes };
 
-    const rows = buildRows(figures, sizes);
+    const phases = {
+      overhead: OVERHEAD,
+      profile: PROFILE,
+      sse: SSE,
+      challenge: CHALLENGE,
+      burst: BURST_PHASE,
+      restart: RESTART,
+      growth: (b: Binding) => `${LABEL[b]}: growth round 1 (notes, ${GROWTH_STEPS} steps)`,
+      reload: (b: Binding) => `${LABEL[b]}: reload`,
+      sizes: 'sizes',
+    };
+    const rows = buildRows(figures, why, phases);
+    const detailLines = details(figures);
+    const src = source();
+    const cpus = os.cpus();
     const machine = {
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model ?? '',
-      memoryGB: round(os.totalmem() / 2 ** 30, 1),
-      platform: `${os.platform()} ${os.release()}`,
+      cpuModel: cpus[0]?.model?.trim() ?? 'unknown',
+      cpus: cpus.length,
+      memoryGB: round(os.totalmem() / 1e9, 1),
+      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
       node: process.version,
       chromium: browser.version(),
       playwright: JSON.parse(readFileSync(join(ROOT, 'node_modules', '@playwright', 'test', 'package.json'), 'utf8')).version as string,
-      source: source(),
+      commit: src.commit,
+      uncommittedChanges: src.changes,
       // other work on the machine shows here; the figures share its noise
       loadAverageAtStart: loadAtStart,
-      loadAverageAtEnd: os.loadavg().map((v) => round(v, 2)),
+      loadAverageAtEnd: loadAverage(),
     };
-    const text = [
-      table(
-        `mcp-sw-auth bench — ${new Date().toISOString()} — ${machine.source} — ${machine.cpus} CPU, node ${machine.node}, Chromium ${machine.chromium}, load average ${machine.loadAverageAtStart[0]} → ${machine.loadAverageAtEnd[0]}`,
-        rows,
-      ),
-      '',
-      ...details(figures),
-    ].join('\n');
+    const durationSeconds = round((Date.now() - started) / 1000, 1);
+    const header = headerLine(startedAt, machine, durationSeconds);
+    const table = markdownTable(rows);
+    const text = [header, '', table, '', 'Where the time goes (medians of the same run; KB = 1000 B):', '', ...detailLines.map((l) => `- ${l}`)].join('\n');
+    // every missing figure must read "not measured (why)"
+    if (/\bNaN\b|\bInfinity\b/.test(text)) errors.push({ phase: 'report', message: 'the report printed NaN or Infinity: a figure bypassed ms()/med()/num()' });
     console.log(text);
-    const report = { when: new Date().toISOString(), durationSeconds: round((Date.now() - started) / 1000, 1), machine, targets: TARGETS, rows, figures, errors };
+    if (notes.length > 0) console.log(`\nNotes:\n${notes.map((n) => `  ${n}`).join('\n')}`);
+    const report = {
+      when: startedAt.toISOString(),
+      durationSeconds,
+      machine,
+      settings: { requestsPerSide: REQUESTS, batch: BATCH, warmup: WARMUP, profileRequests: PROFILE_REQUESTS, sseBytes: SSE_BYTES, sseChunk: SSE_CHUNK, sseRuns: SSE_RUNS, firstEventRuns: FIRST_EVENT_RUNS, challengeSamples: STEP_UP_SAMPLES, challengeProfileSamples: STEP_UP_PROFILE_SAMPLES, growthRounds: GROWTH_ROUNDS, burst: BURST, restartSamples: RESTART_SAMPLES },
+      targets: TARGETS,
+      worlds: Object.fromEntries(BINDINGS.map((b) => [b, { appOrigin: WORLDS[b].appOrigin, issuer: WORLDS[b].issuer, dpop: WORLDS[b].dpop }])),
+      rows,
+      details: detailLines,
+      figures,
+      notes,
+      errors,
+    };
     writeFileSync(join(RESULTS, 'bench.json'), `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(join(RESULTS, 'bench.txt'), `${text}\n`);
-    log(`wrote bench-results/bench.json and bench-results/bench.txt (${report.durationSeconds} s)`);
+    log(`wrote bench-results/bench.json and bench-results/bench.txt (${durationSeconds} s)`);
     if (errors.length > 0) {
       console.log(`\n${errors.length} phase(s) failed:`);
       for (const e of errors) console.log(`  ${e.phase}: ${e.message}`);
+      if (WRITE_README) console.log('README.md was left as it was: it shows complete runs only.');
+      return 1;
     }
-    return errors.length > 0 ? 1 : 0;
+    if (WRITE_README) {
+      if (updateReadme(header, table, detailLines)) log('rewrote the performance table in README.md');
+      else {
+        console.log('README.md has no <!-- bench-table:start --> / <!-- bench-table:end --> markers: not rewritten.');
+        return 1;
+      }
+    }
+    return 0;
   } finally {
     await browser?.close().catch(() => undefined);
-    stopWorld();
+    stopWorlds();
   }
 }
 
-type Figures = {
-  overhead?: { worker: Summary; direct: Summary; deltaMedianMs: number; ratioMedian: number; profile?: unknown } | undefined;
-  restart?: { cold: Summary; warm401: Summary; direct401: Summary; statuses: string[]; coldSplit: Record<string, Summary> } | undefined;
-  sse?: { throughputRatio: number; firstEventDeltaMs: number; worker: { throughputMBps: Summary; firstEventMs: Summary }; direct: { throughputMBps: Summary; firstEventMs: Summary } } | undefined;
-  challengeToUi?:
-    | {
-        workerToToldMs: Summary;
-        workerToHandlerMs: Summary;
-        workerToDomMs: Summary;
-        pageResponseToToldMs: Summary;
-        fetchResolvedToToldMs: Summary;
-        workerHoldMs: Summary;
-        profile: Record<string, Summary | number>;
-      }
-    | undefined;
-  callbackToRetry: { samples: number; totalMs: Summary; callbackMs: Summary; documentMs: Summary; clientStartMs: Summary; mcpMs: Summary; split: Record<string, Summary> };
-  authorizations: {
-    growth: Array<{ round: number; authorizations: number }>;
-    reload?: { authorizations: number } | undefined;
-    burst?: { authorizations: number; scopesInLedger: number; scopesInFirstAuthorization: number; broadcasts: number } | undefined;
-    restart?: { authorizations: number } | undefined;
-  };
+function mode(values: readonly number[]): number {
+  const counts = new Map<number, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 0;
+}
+
+function headerLine(startedAt: Date, m: { cpuModel: string; cpus: number; memoryGB: number; platform: string; node: string; chromium: string; commit: string; loadAverageAtStart: number[]; loadAverageAtEnd: number[] }, seconds: number): string {
+  const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ');
+  return [
+    `One run of \`${WRITE_README ? 'npm run bench -- --readme' : 'npm run bench'}\`, ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${seconds.toFixed(0)} s:`,
+    '',
+    `- commit: ${m.commit}`,
+    `- machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGB} GB memory, ${m.platform}`,
+    `- Chromium ${m.chromium}, Node ${m.node}`,
+    `- load average (1 / 5 / 15 min): ${load(m.loadAverageAtStart)} at the start, ${load(m.loadAverageAtEnd)} at the end`,
+    '',
+    'Medians (p95 where given) of this run only. n = samples summarized; "missing" = samples that never arrived. ' +
+      '"Direct" is the same request without a worker, with a bearer token the harness got from Node, sent to the bearer world: ' +
+      'the DPoP column is compared with that same direct baseline.',
+  ].join('\n');
+}
+
+type Phases = {
+  overhead: string;
+  profile: string;
+  sse: string;
+  challenge: (b: Binding) => string;
+  burst: (b: Binding) => string;
+  restart: (b: Binding) => string;
+  growth: (b: Binding) => string;
+  reload: (b: Binding) => string;
+  sizes: string;
 };
 
-function buildRows(f: Figures, sizes: SizeFigures | undefined): Row[] {
+function buildRows(f: { direct: DirectFigures; bearer: BindingFigures; dpop: BindingFigures; sizes: SizeFigures | undefined }, why: (phase: string) => string, phases: Phases): Row[] {
   const rows: Row[] = [];
-  const missing = (figure: string, target: string) => rows.push({ figure, measured: 'not measured (error)', target, met: false });
-  const o = f.overhead;
-  if (o) {
-    rows.push({ figure: `Overhead, warm: median Δ (n=${o.worker.n}/side)`, measured: `${ms(o.deltaMedianMs)} (${ms(o.worker.median)} vs ${ms(o.direct.median)})`, target: '≤ 1 ms', met: o.deltaMedianMs <= TARGETS.overheadMedianMs });
-    rows.push({ figure: 'Overhead, warm: ratio of medians', measured: `× ${o.ratioMedian.toFixed(3)}`, target: '≤ 1.10', met: o.ratioMedian <= TARGETS.overheadRatio });
-    rows.push({ figure: 'Overhead, warm: p95 worker vs direct', measured: `${ms(o.worker.p95)} vs ${ms(o.direct.p95)}`, target: '' });
-  } else {
-    missing('Overhead, warm: median Δ', '≤ 1 ms');
-    missing('Overhead, warm: ratio of medians', '≤ 1.10');
-  }
-  const r = f.restart;
-  if (r) {
-    rows.push({ figure: `First request after stopAllWorkers (n=${r.cold.n})`, measured: `${ms(r.cold.median)} (direct ${ms(r.direct401.median)})`, target: '' });
-  }
-  const s = f.sse;
-  if (s) {
-    rows.push({ figure: `SSE throughput ratio (${SSE_BYTES / 1e6} MB, n=${s.worker.throughputMBps.n}/side)`, measured: `× ${s.throughputRatio.toFixed(3)} (${s.worker.throughputMBps.median.toFixed(0)} vs ${s.direct.throughputMBps.median.toFixed(0)} MB/s)`, target: '≥ 0.95', met: s.throughputRatio >= TARGETS.sseThroughputRatio });
-    rows.push({ figure: `SSE first event: median Δ (n=${s.worker.firstEventMs.n}/side)`, measured: `${ms(s.firstEventDeltaMs)} (${ms(s.worker.firstEventMs.median)} vs ${ms(s.direct.firstEventMs.median)})`, target: '≤ 5 ms', met: s.firstEventDeltaMs <= TARGETS.firstEventDeltaMs });
-  } else {
-    missing('SSE throughput ratio', '≥ 0.95');
-    missing('SSE first event Δ', '≤ 5 ms');
-  }
-  const c = f.challengeToUi;
-  if (c) {
-    rows.push({ figure: `403 at worker → page told: median (n=${c.workerToToldMs.n})`, measured: `${ms(c.workerToToldMs.median)} (p95 ${ms(c.workerToToldMs.p95)})`, target: '≤ 20 ms', met: c.workerToToldMs.median <= TARGETS.challengeToUiMs });
-    rows.push({ figure: '403 at worker → prompt rendered: median', measured: ms(c.workerToDomMs.median), target: '' });
-  } else {
-    missing('403 → UI told', '≤ 20 ms');
-  }
-  const cb = f.callbackToRetry;
-  if (cb.samples > 0) {
-    rows.push({ figure: `Callback → retried call done: median (n=${cb.samples})`, measured: `${ms(cb.totalMs.median)} (p95 ${ms(cb.totalMs.p95)})`, target: '≤ 150 ms', met: cb.totalMs.median <= TARGETS.callbackToRetryMs });
-  } else {
-    missing('Callback → retried call done', '≤ 150 ms');
-  }
-  const a = f.authorizations;
-  const firstGrowth = a.growth[0];
-  if (firstGrowth) {
-    const all = a.growth.map((g) => g.authorizations).join(', ');
-    rows.push({ figure: `Authorizations: 4-step growth (${a.growth.length} rounds)`, measured: `${firstGrowth.authorizations}${a.growth.length > 1 ? ` (rounds: ${all})` : ''}`, target: '4', met: a.growth.every((g) => g.authorizations === 4) });
-  } else missing('Authorizations: 4-step growth', '4');
-  if (a.burst) {
-    rows.push({ figure: `Authorizations: burst of ${BURST} challenges`, measured: `${a.burst.authorizations} (ledger ${a.burst.scopesInLedger}/${BURST}, asked ${a.burst.scopesInFirstAuthorization}/${BURST})`, target: '1', met: a.burst.authorizations === 1 });
-  } else missing(`Authorizations: burst of ${BURST}`, '1');
-  if (a.reload) rows.push({ figure: 'Authorizations: reload', measured: String(a.reload.authorizations), target: '0', met: a.reload.authorizations === 0 });
-  else missing('Authorizations: reload', '0');
-  if (a.restart) rows.push({ figure: 'Authorizations: worker restart', measured: String(a.restart.authorizations), target: '≤ 1', met: a.restart.authorizations <= 1 });
-  else missing('Authorizations: worker restart', '≤ 1');
+  const none = (reason: string): Cell => ({ text: `not measured (${reason})` });
+  const perBinding = (figure: string, target: string, cell: (b: BindingFigures) => Cell) => rows.push({ figure, target, bearer: cell(f.bearer), dpop: cell(f.dpop) });
+  const vs = (b: BindingFigures) => (b.binding === 'dpop' ? 'direct bearer' : 'direct');
+  const directN = (s: Summary) => `direct ${nOf(s)}`;
+
+  perBinding('Warm overhead: median Δ vs direct (ping, fetch + body)', '≤ 1 ms', (b) => {
+    const o = b.overhead;
+    if (!o || o.worker.n === 0 || o.direct.n === 0) return none(why(phases.overhead));
+    return { text: `${ms(o.deltaMedianMs)} (${ms(o.worker.median)} vs ${ms(o.direct.median)} ${vs(b)}; ${nOf(o.worker)}, ${directN(o.direct)})`, met: o.deltaMedianMs <= TARGETS.overheadMedianMs };
+  });
+  perBinding('Warm overhead: ratio of medians', '≤ 1.10', (b) => {
+    const o = b.overhead;
+    if (!o || o.worker.n === 0 || o.direct.n === 0) return none(why(phases.overhead));
+    return { text: `× ${o.ratioMedian.toFixed(3)} (vs ${vs(b)}; ${nOf(o.worker)}, ${directN(o.direct)})`, met: o.ratioMedian <= TARGETS.overheadRatio };
+  });
+  perBinding('Warm overhead: p95, worker vs direct', '', (b) => {
+    const o = b.overhead;
+    if (!o || o.worker.n === 0 || o.direct.n === 0) return none(why(phases.overhead));
+    return { text: `${ms(o.worker.p95)} vs ${ms(o.direct.p95)} ${vs(b)} (${nOf(o.worker)}, ${directN(o.direct)})` };
+  });
+  perBinding('First request after the worker was stopped', '', (b) => {
+    const r = b.restart;
+    if (!r || r.cold.n === 0) return none(why(phases.restart(b.binding)));
+    const directWhat = r.coldStatus === 200 ? `${vs(b)} with its token` : 'direct without a token';
+    const others = [r.warm, r.directSame].some((x) => x.n !== r.cold.n || x.missing > 0) ? `, the next ${nOf(r.warm)}, direct ${nOf(r.directSame)}` : ' each';
+    return { text: `${med(r.cold)}, HTTP ${r.coldStatus} (the next one ${med(r.warm)}; ${directWhat} ${med(r.directSame)}; ${nOf(r.cold)}${others})` };
+  });
+  perBinding(`SSE, ${SSE_BYTES / 1e6} MB: throughput ratio worker / direct`, '≥ 0.95', (b) => {
+    const s = b.sse;
+    const d = f.direct.sse;
+    if (!s || !d || s.worker.throughputMBps.n === 0 || d.throughputMBps.n === 0) return none(why(phases.sse));
+    return {
+      text: `× ${s.throughputRatio.toFixed(3)} (${s.worker.throughputMBps.median.toFixed(0)} vs ${d.throughputMBps.median.toFixed(0)} MB/s ${vs(b)}; ${nOf(s.worker.throughputMBps)}, ${directN(d.throughputMBps)})`,
+      met: s.throughputRatio >= TARGETS.sseThroughputRatio,
+    };
+  });
+  perBinding('SSE first event: median Δ vs direct', '≤ 5 ms', (b) => {
+    const s = b.sse;
+    const d = f.direct.sse;
+    if (!s || !d || s.worker.firstEventMs.n === 0 || d.firstEventMs.n === 0) return none(why(phases.sse));
+    return { text: `${ms(s.firstEventDeltaMs)} (${ms(s.worker.firstEventMs.median)} vs ${ms(d.firstEventMs.median)} ${vs(b)}; ${nOf(s.worker.firstEventMs)}, ${directN(d.firstEventMs)})`, met: s.firstEventDeltaMs <= TARGETS.firstEventDeltaMs };
+  });
+  perBinding('403 at the worker → page told (state message)', '≤ 20 ms', (b) => {
+    const c = b.challengeToUi;
+    if (!c || c.workerToToldMs.n === 0) return none(c ? 'no state message arrived' : why(phases.challenge(b.binding)));
+    return { text: `${ms(c.workerToToldMs.median)} (p95 ${ms(c.workerToToldMs.p95)}; ${nOf(c.workerToToldMs)})`, met: c.workerToToldMs.median <= TARGETS.challengeToUiMs };
+  });
+  perBinding('403 at the worker → prompt rendered', '', (b) => {
+    const c = b.challengeToUi;
+    if (!c || c.workerToDomMs.n === 0) return none(c ? 'the prompt never showed the operation' : why(phases.challenge(b.binding)));
+    return { text: `${ms(c.workerToDomMs.median)} (p95 ${ms(c.workerToDomMs.p95)}; ${nOf(c.workerToDomMs)})` };
+  });
+  perBinding('Callback → retried call done (redirect flow)', '≤ 150 ms', (b) => {
+    const cb = b.callbackToRetry;
+    if (cb.totalMs.n === 0) return none(cb.samples === 0 ? why(phases.growth(b.binding)) : 'no sample completed');
+    return { text: `${ms(cb.totalMs.median)} (p95 ${ms(cb.totalMs.p95)}; ${nOf(cb.totalMs)}${cb.allOk ? '' : '; some retried calls failed'})`, met: cb.totalMs.median <= TARGETS.callbackToRetryMs };
+  });
+  perBinding(`Authorizations: ${GROWTH_STEPS}-step growth`, `${GROWTH_STEPS} per round`, (b) => {
+    const g = b.authorizations.growth;
+    if (g.length === 0) return none(why(phases.growth(b.binding)));
+    const missing = b.authorizations.growthExpectedRounds - g.length;
+    return {
+      text: `${g.map((x) => x.authorizations).join(', ')} (n=${g.length} rounds${missing > 0 ? ` (${missing} missing)` : ''})`,
+      met: missing === 0 && g.every((x) => x.authorizations === GROWTH_STEPS),
+    };
+  });
+  perBinding(`Authorizations: burst of ${BURST} challenges`, '1', (b) => {
+    const x = b.authorizations.burst;
+    if (!x) return none(why(phases.burst(b.binding)));
+    return { text: `${x.authorizations} (ledger ${x.scopesInLedger}/${BURST}, asked ${x.scopesInFirstAuthorization}/${BURST}; n=1 burst)`, met: x.authorizations === 1 };
+  });
+  perBinding('Authorizations: reload', '0', (b) => {
+    const x = b.authorizations.reload;
+    if (!x) return none(why(phases.reload(b.binding)));
+    return { text: `${x.authorizations} (n=1 reload)`, met: x.authorizations === 0 };
+  });
+  perBinding('Authorizations: worker restart', '≤ 1', (b) => {
+    const x = b.authorizations.restart;
+    if (!x) return none(why(phases.restart(b.binding)));
+    return { text: `${x.authorizations} (n=1 restart${x.callAfterOk ? '' : '; the call after it failed'})`, met: x.authorizations <= 1 };
+  });
+  const sizes = f.sizes;
+  const sameBuild: Cell = { text: 'the same build' };
   if (sizes) {
-    rows.push({ figure: 'Worker dist/sw.js, gzip -9', measured: `${sizes.worker.gzip} B (${(sizes.worker.gzip / 1000).toFixed(1)} KB; raw ${sizes.worker.bytes} B)`, target: '≤ 15 KB', met: sizes.worker.gzip <= TARGETS.workerGzipBytes });
-    rows.push({ figure: 'Client core (auth-client + worker-channel)', measured: `${sizes.clientCore.gzip} B (${(sizes.clientCore.gzip / 1000).toFixed(1)} KB; min ${sizes.clientCore.bytes} B)`, target: '≤ 6 KB', met: sizes.clientCore.gzip <= TARGETS.clientCoreGzipBytes });
+    const w = sizes.worker;
+    rows.push({
+      figure: `Worker: sw.js + the ${w.files.length - 1} chunk(s) it imports, gzip -9`,
+      target: '≤ 15 KB',
+      bearer: { text: `${(w.gzip / 1000).toFixed(1)} KB (${w.gzip} B; raw ${w.bytes} B; n=1 build)`, met: w.gzip <= TARGETS.workerGzipBytes },
+      dpop: sameBuild,
+    });
+    const c = sizes.clientCore;
+    rows.push({
+      figure: 'Client core (auth-client + worker-channel), min + gzip -9',
+      target: '≤ 6 KB',
+      bearer: { text: `${(c.gzip / 1000).toFixed(1)} KB (${c.gzip} B; min ${c.bytes} B; n=1 build)`, met: c.gzip <= TARGETS.clientCoreGzipBytes },
+      dpop: sameBuild,
+    });
   } else {
-    missing('Worker gzip', '≤ 15 KB');
-    missing('Client core gzip', '≤ 6 KB');
+    rows.push({ figure: 'Worker: sw.js + the chunks it imports, gzip -9', target: '≤ 15 KB', bearer: none(why(phases.sizes)), dpop: sameBuild });
+    rows.push({ figure: 'Client core (auth-client + worker-channel), min + gzip -9', target: '≤ 6 KB', bearer: none(why(phases.sizes)), dpop: sameBuild });
   }
   return rows;
 }
 
-function details(f: Figures): string[] {
-  const out: string[] = ['Details (medians; KB = 1000 B; performance.now() is coarsened to 0.1 ms in these pages)'];
-  const m = (summary: Summary | undefined) => ms(summary?.median ?? Number.NaN);
-  const paired = (f.overhead as { pairedBatchDeltaMs?: Summary } | undefined)?.pairedBatchDeltaMs;
-  if (paired) out.push(`  overhead, paired batches of ${BATCH} (worker batch median − adjacent direct batch median, n=${paired.n}): median ${m(paired)}, p95 ${ms(paired.p95)}`);
-  const profile = f.overhead?.profile as { worker: Record<string, Summary>; direct: Record<string, Summary> } | undefined;
-  if (profile) {
-    const w = profile.worker;
-    const d = profile.direct;
-    out.push(
-      `  overhead split (Resource Timing, n=${w.total?.n}/side): with the worker ${m(w.total)} = page fetch() → worker fetch() ${m(w.toWorkerFetch)}` +
-        ` [event dispatch ${m(w.dispatch)} + handler ${m(w.handler)}] + worker's request to headers ${m(w.workerNetwork)} + headers worker → page ${m(w.handBack)} + body ${m(w.body)};`,
-      `    direct ${m(d.total)} = to headers ${m(d.toHeaders)} + body ${m(d.body)}`,
+/** The splits behind the table, one line each; every figure through ms()/med(), so never NaN. */
+function details(f: { direct: DirectFigures; bearer: BindingFigures; dpop: BindingFigures; sizes: SizeFigures | undefined }): string[] {
+  const out: string[] = [];
+  const m = (s: Summary | undefined, why?: string) => med(s, why);
+  const each = (render: (b: BindingFigures) => string | undefined) => {
+    for (const b of [f.bearer, f.dpop]) {
+      const line = render(b);
+      if (line) out.push(`${LABEL[b.binding]}: ${line}`);
+    }
+  };
+  each((b) => {
+    const p = b.overheadProfile;
+    if (!p) return undefined;
+    const aligned = 'worker and page entries did not pair up';
+    return (
+      `warm overhead split (Resource Timing, ${nOf(p.total)}): with the worker ${m(p.total)} = page fetch() → worker fetch() ${m(p.toWorkerFetch, aligned)}` +
+      ` [event dispatch ${m(p.dispatch, 'FetchEvent marks did not pair up')} + handler ${m(p.handler, 'FetchEvent marks did not pair up')}] + the worker's request to headers ${m(p.workerNetwork, aligned)}` +
+      ` + headers worker → page ${m(p.handBack, aligned)} + body ${m(p.body)}; paired batches of ${BATCH} (worker batch median − the direct batch of the same round) ${m(b.overhead?.pairedBatchDeltaMs)}`
     );
-  }
-  const r = f.restart;
-  if (r) {
-    out.push(
-      `  after stopAllWorkers: first request ${m(r.cold)} (p95 ${ms(r.cold.p95)}), the next one ${m(r.warm401)}, direct ${m(r.direct401)}; all 401 (${r.statuses.join('; ')}): the tokens were in the stopped worker's memory`,
-      `    first request split: to the new worker's global ${m(r.coldSplit.toWorkerGlobal)} + to its fetch() (script, ready() reading IndexedDB, handler) ${m(r.coldSplit.toWorkerFetch)} + its request ${m(r.coldSplit.workerNetwork)} + 401 to the ledger and back to the page ${m(r.coldSplit.handBack)}`,
+  });
+  const dp = f.direct.overheadProfile;
+  if (dp) out.push(`direct: ${m(dp.total)} = to headers ${m(dp.toHeaders)} + body ${m(dp.body)} (${nOf(dp.total)})`);
+  each((b) => {
+    const r = b.restart;
+    if (!r) return undefined;
+    return (
+      `after a stop, ${r.statuses.join('; ')}: first request ${m(r.cold)} (p95 ${ms(r.cold.p95)}) = to the new worker's global ${m(r.coldSplit.toWorkerGlobal)}` +
+      ` + to its fetch() (script, IndexedDB, handler) ${m(r.coldSplit.toWorkerFetch)} + its request ${m(r.coldSplit.workerNetwork)} + its last answer → the page ${m(r.coldSplit.handBack)}` +
+      ` (${num(r.coldSplit.workerRequests?.median, 0)} worker request(s)); ${r.prompted ? 'a prompt followed' : 'no prompt followed'}`
     );
-  }
-  const sse = f.sse as (Figures['sse'] & { pairedThroughputRatio?: Summary }) | undefined;
-  if (sse?.pairedThroughputRatio)
-    out.push(
-      `  SSE: throughput ratio of adjacent worker/direct pairs: median × ${sse.pairedThroughputRatio.median.toFixed(3)} (min ${sse.pairedThroughputRatio.min.toFixed(2)}, max ${sse.pairedThroughputRatio.max.toFixed(2)}); first event p95 ${ms(sse.worker.firstEventMs.p95)} vs ${ms(sse.direct.firstEventMs.p95)}`,
-    );
-  const c = f.challengeToUi;
-  if (c) {
-    out.push(
-      `  403: message dispatched in the page ${m(c.workerToToldMs)} after the worker had the 403; a later listener ran at ${m(c.workerToHandlerMs)}, the prompt showed the operation at ${m(c.workerToDomMs)};` +
-        ` the worker holds the 403 ${m(c.workerHoldMs)} (ledger, broadcast, then respondWith); page response start → told ${m(c.pageResponseToToldMs)}, fetch resolved → told ${m(c.fetchResolvedToToldMs)}`,
-    );
+  });
+  each((b) => {
+    const s = b.sse;
+    const d = f.direct.sse;
+    if (!s || !d) return undefined;
+    return `SSE: throughput ratio of the worker/direct pairs of each round: median × ${num(s.pairedThroughputRatio.median, 3)} (min ${num(s.pairedThroughputRatio.min, 2)}, max ${num(s.pairedThroughputRatio.max, 2)}, ${nOf(s.pairedThroughputRatio)}); first event p95 ${ms(s.worker.firstEventMs.p95)} vs ${ms(d.firstEventMs.p95)} direct`;
+  });
+  each((b) => {
+    const c = b.challengeToUi;
+    if (!c) return undefined;
     const p = c.profile as Record<string, Summary>;
-    out.push(
-      `    profile (worker instrumented, n=${p.workerToToldMs?.n}): ${m(p.workerToToldMs)} = challenge parse + ledger prep ${m(p.parseMs)} + IndexedDB readwrite ${m(p.idbMs)}` +
-        ` + to postMessage ${m(p.idbDoneToPostMs)} (clients.matchAll ${m(p.matchAllMs)}) + postMessage → page ${m(p.postToToldMs)}; readwrite transactions per challenge: ${p.idbReadwriteTransactionsPerChallenge?.median}`,
+    return (
+      `403: the page is told ${m(c.workerToToldMs)} after the worker has the 403; a later listener runs at ${m(c.workerToHandlerMs)}, the prompt shows the operation at ${m(c.workerToDomMs)};` +
+      ` the worker holds the 403 ${m(c.workerHoldMs)} (ledger, broadcast, then respondWith). Instrumented (${nOf(p.workerToToldMs)}): ${m(p.workerToToldMs)} = parse + ledger prep ${m(p.parseMs)} + IndexedDB readwrite ${m(p.idbMs)}` +
+      ` + to postMessage ${m(p.idbDoneToPostMs)} (clients.matchAll ${m(p.matchAllMs)}) + postMessage → page ${m(p.postToToldMs)}; readwrite transactions per 403: ${num(p.idbReadwriteTransactionsPerChallenge?.median, 0)}`
     );
-  }
-  const cb = f.callbackToRetry;
-  if (cb.samples > 0) {
+  });
+  each((b) => {
+    const cb = b.callbackToRetry;
+    if (cb.samples === 0) return undefined;
     const sp = cb.split;
-    out.push(
-      `  callback → retried call (n=${cb.samples}, AS pages excluded): worker answers the callback ${m(cb.callbackMs)} + app document ${m(cb.documentMs)} [fetch ${m(sp.documentFetchMs)}, scripts ${m(sp.scriptsMs)}]` +
-        ` + client start ${m(cb.clientStartMs)} [demo-config ${m(sp.demoConfigMs)}, register ${m(sp.registerMs)}, configure ${m(sp.configureMs)}, take-result ${m(sp.takeResultMs)}, to first MCP request ${m(sp.toFirstMcpMs)}]` +
-        ` + MCP session and the call ${m(cb.mcpMs)} [${sp.mcpRequests?.median} requests, ${m(sp.mcpNetworkMs)} of them on the wire]`,
+    return (
+      `callback → retried call (${nOf(cb.totalMs)}, the authorization server's pages excluded): the worker answers the callback ${m(cb.callbackMs)}` +
+      ` + app document ${m(cb.documentMs)} [fetch ${m(sp.documentFetchMs)}, scripts ${m(sp.scriptsMs)}] + client start ${m(cb.clientStartMs)}` +
+      ` [demo-config ${m(sp.demoConfigMs)}, to configure posted ${m(sp.toConfigureMs, 'no configure request seen')}, the worker's configure reply ${m(sp.configureMs, 'no configure reply seen')}, to the first MCP request ${m(sp.toFirstMcpMs)}; register() resolved after ${m(sp.registerCallMs)}, alongside]` +
+      ` + MCP session and the call ${m(cb.mcpMs)} [${num(sp.mcpRequests?.median, 0)} requests, ${m(sp.mcpNetworkMs)} of them on the wire]`
     );
+  });
+  each((b) => {
+    const x = b.authorizations.burst;
+    if (!x) return undefined;
+    return `burst: ${x.broadcasts} state broadcasts for ${BURST} challenges; the ledger held ${x.scopesInLedger}/${BURST} scopes; the one authorization asked for ${x.scopesInFirstAuthorization}/${BURST}`;
+  });
+  const s = f.sizes;
+  if (s) {
+    const files = (w: SizeFigures['demoWorker']) => w.files.map((x) => `${x.file} ${x.bytes} B`).join(' + ');
+    out.push(`worker files: ${files(s.worker)}; gzipped one by one they add up to ${s.worker.gzipPerFileSum} B`);
+    out.push(`the demo's worker (what the bench world serves): ${files(s.demoWorker)} = ${(s.demoWorker.gzip / 1000).toFixed(1)} KB gzip -9`);
+    if (s.worker.composition.length)
+      out.push(`worker composition (rendered bytes before minification): ${s.worker.composition.slice(0, 8).map((c) => `${c.part} ${c.share}%`).join(', ')}`);
   }
-  const worker = (f as { sizes?: SizeFigures }).sizes?.worker;
-  if (worker?.composition.length)
-    out.push(`  worker composition (rendered bytes before minification): ${worker.composition.slice(0, 8).map((c) => `${c.part} ${c.share}%`).join(', ')}`);
-  const b = f.authorizations.burst;
-  if (b) out.push(`  burst: ${b.broadcasts} state broadcasts for ${BURST} challenges; the ledger held ${b.scopesInLedger}/${BURST} scopes; the one authorization asked for ${b.scopesInFirstAuthorization}/${BURST}`);
   return out;
+}
+
+/** Rewrites README.md between the bench-table markers; false when the markers are missing. */
+function updateReadme(header: string, table: string, detailLines: readonly string[]): boolean {
+  const text = readFileSync(README, 'utf8');
+  const start = '<!-- bench-table:start -->';
+  const end = '<!-- bench-table:end -->';
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from === -1 || to < from) return false;
+  const block = [
+    '<!-- generated by `npm run bench -- --readme` (e2e/bench/run.ts) from one run: do not edit by hand -->',
+    '',
+    header,
+    '',
+    table,
+    '',
+    'Where the time goes, from the same run:',
+    '',
+    ...detailLines.map((l) => `- ${l}`),
+    '',
+  ].join('\n');
+  writeFileSync(README, `${text.slice(0, from + start.length)}\n${block}${text.slice(to)}`);
+  return true;
 }
 
 process.exitCode = await main();

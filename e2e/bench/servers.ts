@@ -1,9 +1,11 @@
-// The bench's own world, run as a child process of run.ts so that the servers' event loop does not
-// share a thread with the harness: the authorization server, Notes and Calendar (with the bench
+// The bench's own worlds, each run as a child process of run.ts so that the servers' event loop does
+// not share a thread with the harness: the authorization server, Notes and Calendar (with the bench
 // routes on) and the app, served by `vite preview` from the bench's private build (not dist/, which
-// the browser tests and the demo use).
+// the browser tests and the demo use). run.ts starts two: one issuing bearer tokens
+// (MCP_SW_AUTH_DPOP=0; the direct side and the worker with bearer tokens) and one with DPoP on, as
+// the demo ships (the worker with DPoP-bound tokens).
 //
-//   node e2e/bench/servers.ts <outDir>      prints one JSON line {"ready":true,…} when listening
+//   node e2e/bench/servers.ts <outDir> bearer|dpop      prints one JSON line {"ready":true,…} when listening
 //
 // Ports: MCP_SW_AUTH_BENCH_PORT (default 4390) = app, +1 authorization server, +2 notes, +3 calendar.
 import { join } from 'node:path';
@@ -17,12 +19,11 @@ import { demoConfigPlugin } from '../../servers/vite-plugin.ts';
 export const BENCH_BASE_PORT = Number(process.env.MCP_SW_AUTH_BENCH_PORT ?? 4390);
 
 if (import.meta.main) {
-  const outDir = process.argv[2];
-  if (!outDir) throw new Error('usage: node e2e/bench/servers.ts <outDir>');
+  const [outDir, binding] = process.argv.slice(2);
+  if (!outDir || (binding !== 'bearer' && binding !== 'dpop')) throw new Error('usage: node e2e/bench/servers.ts <outDir> bearer|dpop');
   process.env.MCP_SW_AUTH_BENCH = '1'; // bench routes on the MCP servers
-  // Bearer tokens on both sides, so that "with the worker" and "without" send the same request.
-  // BENCH_DPOP=1 measures the worker with DPoP instead (each request then also carries a proof).
-  if (process.env.BENCH_DPOP !== '1') process.env.MCP_SW_AUTH_DPOP = '0';
+  // bearer: the authorization server issues bearer tokens, to the worker and to the harness alike
+  process.env.MCP_SW_AUTH_DPOP = binding === 'dpop' ? '1' : '0';
   const cfg = demoConfig(BENCH_BASE_PORT);
   const closers: Array<() => Promise<unknown>> = [];
   const stop = async () => {
@@ -54,5 +55,5 @@ if (import.meta.main) {
     preview: { port: cfg.appPort, strictPort: true, host: 'localhost', open: false },
   });
   closers.push(() => app.close());
-  console.log(JSON.stringify({ ready: true, pid: process.pid, appOrigin: cfg.appOrigin }));
+  console.log(JSON.stringify({ ready: true, pid: process.pid, binding, dpop: cfg.dpop, appOrigin: cfg.appOrigin }));
 }

@@ -5,7 +5,7 @@ import * as oauth from 'oauth4webapi';
 import type { ServerRecord } from '../db.ts';
 import { dpopHandle, withNonceRetry } from '../dpop.ts';
 import { track } from '../in-flight.ts';
-import { refresh, usableToken } from '../refresh.ts';
+import { refresh, RefreshUnavailableError, usableToken } from '../refresh.ts';
 import { getServer } from '../registry.ts';
 import { onRefused } from '../step-up.ts';
 import type { TokenSet } from '../tokens.ts';
@@ -72,7 +72,13 @@ export function describeOperation(body: ArrayBuffer | undefined, method: string)
 const refused = (response: Response) => response.status === 401 || response.status === 403;
 
 export function handleMcpRequest(request: Request, serverId: string, clientId: string): Promise<Response> {
-  return track(serverId, answer(request, serverId, clientId));
+  // The token could not be refreshed for want of the authorization server: a network error, as if
+  // the MCP server were unreachable, rather than a consent the user does not need.
+  const answered = answer(request, serverId, clientId).catch((error: unknown) => {
+    if (error instanceof RefreshUnavailableError) return Response.error();
+    throw error;
+  });
+  return track(serverId, answered);
 }
 
 async function answer(request: Request, serverId: string, clientId: string): Promise<Response> {

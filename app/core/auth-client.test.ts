@@ -1,0 +1,204 @@
+// McpAuthClient.guard and the resumes, against a fake worker: the channel answers like the worker
+// does (a WorkerReply per request, state broadcasts), and records what the page asked.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ChallengeOutcome, FlowResult, ServerState, WorkerBroadcast, WorkerReply, WorkerRequest } from '../../sw/messages.ts';
+import { AuthorizationRequiredError, McpAuthClient, McpAuthError } from './auth-client.ts';
+
+const worker = vi.hoisted(() => ({
+  /** The window id the worker knows this page by. */
+  clientId: 'window-1',
+  servers: [] as ServerState[],
+  /** Refused requests of this window, as the worker records them before answering the page. */
+  challenges: [] as ChallengeOutcome[],
+  result: undefined as FlowResult | undefined,
+  requests: [] as WorkerRequest[],
+  listeners: new Set<(message: WorkerBroadcast) => void>(),
+}));
+
+vi.mock('./worker-channel.ts', () => ({
+  WorkerUnavailableError: class WorkerUnavailableError extends Error {},
+  connectWorker: async () => ({
+    async request(message: WorkerRequest): Promise<WorkerReply> {
+      worker.requests.push(message);
+      const reply: WorkerReply = {
+        ok: true,
+        servers: worker.servers,
+        clientId: worker.clientId,
+        instance: 'worker-1',
+        warnings: [],
+        strategy: 'union',
+        autoRedirect: false,
+      };
+      if (message.type === 'challenges') reply.challenges = worker.challenges.filter((c) => c.serverId === message.serverId && c.at >= message.since);
+      if (message.type === 'configure' && worker.result) reply.result = worker.result;
+      if (message.type === 'authorize') reply.authorizationUrl = 'https://as.example/authorize?state=x';
+      return reply;
+    },
+    onBroadcast(listener: (message: WorkerBroadcast) => void) {
+      worker.listeners.add(listener);
+      return () => worker.listeners.delete(listener);
+    },
+  }),
+}));
+
+const SERVER = 'notes';
+
+function serverState(over: Partial<ServerState> = {}): ServerState {
+  return {
+    id: SERVER,
+    name: 'Notes',
+    url: 'http://localhost:4172/mcp',
+    requested: ['notes:read'],
+    granted: ['notes:read'],
+    authorizations: 1,
+    authorized: true,
+    timeline: [{ kind: 'grant', at: Date.now() - 60_000, requested: ['notes:read'], granted: ['notes:read'] }],
+    ...over,
+  };
+}
+
+/** What the worker's state becomes when this window's call is refused for scope. */
+function pendingWrite(clientId = worker.clientId): ServerState {
+  return serverState({
+    requested: ['notes:read', 'notes:write'],
+    pending: { challenged: ['notes:write'], requested: ['notes:read', 'notes:write'], trigger: { status: 403, operation: 'tools/call add-note' }, at: Date.now(), clientId },
+  });
+}
+
+/** A call to the MCP server that the worker answers with a refusal of `outcome`, recorded for this window. */
+function refusedCall(outcome: ChallengeOutcome['outcome'], scopes = ['notes:write']): () => Promise<never> {
+  return async () => {
+    worker.challenges.push({ serverId: SERVER, at: Date.now(), status: 403, operation: 'tools/call add-note', outcome, scopes });
+    throw new Error('MCP error: 403 Forbidden');
+  };
+}
+
+function broadcast(server: ServerState): void {
+  for (const listener of worker.listeners) listener({ type: 'mcp-sw-auth:state', server });
+}
+
+const assign = vi.fn();
+let client: McpAuthClient;
+let resumed: Array<{ resume: unknown; server: ServerState }>;
+
+async function startClient(): Promise<McpAuthClient> {
+  client = new McpAuthClient({
+    servers: [{ id: SERVER, name: 'Notes', url: 'http://localhost:4172/mcp' }],
+    onResume: (resume, server) => resumed.push({ resume, server }),
+  });
+  await client.start();
+  return client;
+}
+
+beforeEach(() => {
+  worker.servers = [serverState()];
+  worker.challenges = [];
+  worker.result = undefined;
+  worker.requests = [];
+  worker.listeners.clear();
+  resumed = [];
+  assign.mockReset();
+  vi.stubGlobal('location', { href: 'http://localhost:4170/notes', assign });
+});
+
+afterEach(() => {
+  client?.stop();
+  vi.unstubAllGlobals();
+});
+
+describe('McpAuthClient.guard', () => {
+  it('rethrows a network error as it is, even while another window has an authorization pending for the server', async () => {
+    await startClient();
+    worker.servers = [pendingWrite('window-2')];
+    // an older refusal of this window, from before the call started, is no reason either
+    worker.challenges = [{ serverId: SERVER, at: Date.now() - 5_000, status: 403, operation: 'tools/call x', outcome: 'authorization-needed', scopes: ['notes:write'] }];
+    const failure = new TypeError('Failed to fetch');
+    const before = Date.now();
+    await expect(client.guard(SERVER, { op: 'list' }, () => Promise.reject(failure))).rejects.toBe(failure);
+    const asked = worker.requests.find((r) => r.type === 'challenges');
+    expect(asked).toMatchObject({ type: 'challenges', serverId: SERVER });
+    expect(asked?.type === 'challenges' && asked.since).toBeGreaterThanOrEqual(before);
+    // and the call was not kept for a resume
+    await client.authorize(SERVER);
+    expect(worker.requests.find((r) => r.type === 'authorize')).not.toHaveProperty('resumes');
+  });
+
+  it('rethrows a failure the worker saw as not a scope problem as it is', async () => {
+    await startClient();
+    const call = refusedCall('not-a-scope-problem');
+    await expect(client.guard(SERVER, { op: 'x' }, call)).rejects.toThrow('MCP error: 403 Forbidden');
+  });
+
+  it('throws AuthorizationRequiredError, with what the authorization will ask for, for a call refused for scope', async () => {
+    await startClient();
+    worker.servers = [pendingWrite()];
+    const error = await client.guard(SERVER, { op: 'add-note' }, refusedCall('authorization-needed')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthorizationRequiredError);
+    expect(error).toMatchObject({ serverId: SERVER, scopes: ['notes:read', 'notes:write'] });
+  });
+
+  it("throws McpAuthError with the server's error for a call the worker refused to authorize again", async () => {
+    await startClient();
+    const info = { code: 'scope_not_granted' as const, message: 'Scope not granted: Notes needs notes:write', scopes: ['notes:write'] };
+    worker.servers = [serverState({ error: info })];
+    const error = await client.guard(SERVER, { op: 'add-note' }, refusedCall('refused')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(McpAuthError);
+    expect((error as McpAuthError).info).toEqual(info);
+  });
+});
+
+describe('resumes: every refused call is repeated after the grant', () => {
+  async function twoRefusedCalls(): Promise<void> {
+    await startClient();
+    worker.servers = [pendingWrite()];
+    const results = await Promise.allSettled([
+      client.guard(SERVER, { op: 'add-note', n: 1 }, refusedCall('authorization-needed')),
+      client.guard(SERVER, { op: 'add-note', n: 2 }, refusedCall('authorization-needed')),
+    ]);
+    for (const r of results) expect(r.status === 'rejected' && r.reason).toBeInstanceOf(AuthorizationRequiredError);
+  }
+
+  it('authorize() hands both refused calls to the worker as resumes', async () => {
+    await twoRefusedCalls();
+    await client.authorize(SERVER);
+    const request = worker.requests.find((r) => r.type === 'authorize');
+    expect(request).toMatchObject({ type: 'authorize', serverId: SERVER, returnTo: 'http://localhost:4170/notes', resumes: [{ op: 'add-note', n: 1 }, { op: 'add-note', n: 2 }] });
+    expect(assign).toHaveBeenCalledWith('https://as.example/authorize?state=x');
+  });
+
+  it('a grant broadcast from another tab runs both resumes, once', async () => {
+    await twoRefusedCalls();
+    const granted = serverState({
+      requested: ['notes:read', 'notes:write'],
+      granted: ['notes:read', 'notes:write'],
+      authorizations: 2,
+      timeline: [...serverState().timeline, { kind: 'grant', at: Date.now(), requested: ['notes:read', 'notes:write'], granted: ['notes:read', 'notes:write'] }],
+    });
+    broadcast(granted);
+    expect(resumed.map((r) => r.resume)).toEqual([{ op: 'add-note', n: 1 }, { op: 'add-note', n: 2 }]);
+    expect(resumed.every((r) => r.server === granted)).toBe(true);
+    broadcast(granted);
+    expect(resumed).toHaveLength(2);
+  });
+
+  it('a grant elsewhere that leaves an authorization pending resumes nothing yet', async () => {
+    await twoRefusedCalls();
+    const stillPending = { ...pendingWrite(), timeline: [...serverState().timeline, { kind: 'grant' as const, at: Date.now(), requested: ['notes:read'], granted: ['notes:read'] }] };
+    broadcast(stillPending);
+    expect(resumed).toEqual([]);
+  });
+
+  it("after the redirect, start() runs every resume of the configure reply's granted result", async () => {
+    worker.servers = [serverState({ requested: ['notes:read', 'notes:write'], granted: ['notes:read', 'notes:write'], authorizations: 2 })];
+    worker.result = { serverId: SERVER, at: Date.now(), outcome: 'granted', granted: ['notes:read', 'notes:write'], resumes: [{ n: 1 }, { n: 2 }] };
+    await startClient();
+    expect(resumed.map((r) => r.resume)).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(client.getSnapshot().lastResult).toEqual(worker.result);
+  });
+
+  it('after a failed authorization, start() resumes nothing', async () => {
+    worker.result = { serverId: SERVER, at: Date.now(), outcome: 'error', error: { code: 'access_denied', message: 'denied' }, resumes: [{ n: 1 }] };
+    await startClient();
+    expect(resumed).toEqual([]);
+  });
+});
