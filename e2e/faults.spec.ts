@@ -1,6 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { startChallengeServer, type ChallengeServer, type MetadataMode } from './challenge-server.ts';
-import { authorizationScopes, authorize, connect, ledger, openDemo, openWorld, resetLogs, runTool, withExtraServer, world } from './world.ts';
+import { authorizationScopes, authorizeRead, ledger, openDemo, openWorld, resetLogs, runTool, withExtraServer, world } from './world.ts';
 
 let hostile: ChallengeServer;
 
@@ -58,14 +58,6 @@ for (const [mode, message] of cases) {
   });
 }
 
-/** notes:read granted: the earlier grant every refused callback below must leave working. */
-async function earlierGrant(page: Page): Promise<void> {
-  await openDemo(page);
-  await connect(page, 'notes');
-  await authorize(page, 'notes', 'judy');
-  await expect(page.getByTestId('tool-notes-list-notes')).toBeVisible();
-}
-
 /** The earlier grant still works: its token is used, nothing was asked again, nothing changed. */
 async function earlierGrantStillWorks(page: Page): Promise<void> {
   const listed = await runTool(page, 'notes', 'list-notes');
@@ -88,7 +80,7 @@ async function flowAtAuthorizationServer(page: Page): Promise<string> {
 
 test.describe('refused callbacks', { tag: '@hardening' }, () => {
   test('a callback with an unknown state is refused, and the earlier grant keeps working', async ({ page }) => {
-    await earlierGrant(page);
+    await authorizeRead(page, 'judy');
     await page.goto(`/oauth/callback?code=forged&state=forged&iss=${encodeURIComponent(world.issuer)}`);
     await expect(page.getByTestId('last-result')).toContainText('matches no authorization');
     expect(page.url()).toBe(`${world.appOrigin}/`);
@@ -101,7 +93,7 @@ test.describe('refused callbacks', { tag: '@hardening' }, () => {
     context.on('request', (request) => {
       if (request.url().startsWith(world.redirectUri)) callback = request.url();
     });
-    await earlierGrant(page);
+    await authorizeRead(page, 'judy');
     expect(callback).toContain('code=');
 
     await page.goto(callback!);
@@ -112,7 +104,7 @@ test.describe('refused callbacks', { tag: '@hardening' }, () => {
   });
 
   test('a callback whose iss is not the authorization server is refused without being used, and the earlier grant keeps working', async ({ page }) => {
-    await earlierGrant(page);
+    await authorizeRead(page, 'judy');
     const state = await flowAtAuthorizationServer(page);
     await page.goto(`${world.redirectUri}?code=stolen&state=${state}&iss=${encodeURIComponent('https://evil.example')}`);
     await expect(page.getByTestId('last-result')).toContainText('issuer (iss) does not match');
@@ -121,7 +113,7 @@ test.describe('refused callbacks', { tag: '@hardening' }, () => {
   });
 
   test("a callback at another authorization server's redirect URI is refused (mix-up), and the earlier grant keeps working", async ({ page }) => {
-    await earlierGrant(page);
+    await authorizeRead(page, 'judy');
     const state = await flowAtAuthorizationServer(page);
     // the right state and the right iss, but the redirect URI of another authorization server
     await page.goto(`${world.redirectUri}/evil.example?code=stolen&state=${state}&iss=${encodeURIComponent(world.issuer)}`);

@@ -1,13 +1,15 @@
 // The worker's policy at the edges, where a person would notice it: a late refresh, an answer to an
 // older token, a server that names no scope, a hard reload, a database deleted under the worker, a
 // network failure next to a pending authorization, and sign-out.
-import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import {
   asLog,
   authorizationScopes,
   authorize,
+  authorizeRead,
   authorizeReadWrite,
   bearerWorld,
+  captureRefreshTokens,
   connect,
   ledger,
   openDemo,
@@ -15,26 +17,7 @@ import {
   runTool,
   shortLivedWorld,
   world,
-  type World,
 } from './world.ts';
-
-async function earlierGrant(page: Page, user = 'pat', w: World = world): Promise<void> {
-  await openDemo(page);
-  await connect(page, 'notes');
-  await authorize(page, 'notes', user, 'Allow', w);
-  await expect(page.getByTestId('tool-notes-list-notes')).toBeVisible();
-}
-
-/** Every refresh token the worker obtained, read off the network. */
-function captureRefreshTokens(context: BrowserContext, w: World): string[] {
-  const refreshTokens: string[] = [];
-  context.on('response', async (response) => {
-    if (response.url() !== `${w.issuer}/token`) return;
-    const body = (await response.json().catch(() => ({}))) as { refresh_token?: string };
-    if (body.refresh_token) refreshTokens.push(body.refresh_token);
-  });
-  return refreshTokens;
-}
 
 test.describe('policy at the edges', { tag: '@hardening' }, () => {
   test.beforeEach(async () => {
@@ -43,7 +26,7 @@ test.describe('policy at the edges', { tag: '@hardening' }, () => {
 
   test('a 403 that answers an older token is sent again with the newer one, not asked for again', async ({ context }) => {
     const a = await context.newPage();
-    await earlierGrant(a, 'sam');
+    await authorizeRead(a, 'sam');
     const b = await context.newPage();
     await openDemo(b);
     await expect(b.getByTestId('tool-notes-add-note')).toBeVisible();
@@ -81,7 +64,7 @@ test.describe('policy at the edges', { tag: '@hardening' }, () => {
   });
 
   test('a 403 insufficient_scope that names no scope stops at once, even with auto-redirect on', async ({ page }) => {
-    await earlierGrant(page);
+    await authorizeRead(page, 'pat');
     await page.getByTestId('auto-redirect').check();
     const status = await page.evaluate(async (url) => (await fetch(`${url}/bench/challenge?unscoped`, { method: 'POST' })).status, world.notesUrl);
     expect(status).toBe(403);
@@ -92,7 +75,7 @@ test.describe('policy at the edges', { tag: '@hardening' }, () => {
   });
 
   test('after a hard reload (Shift+Reload), the page is taken back under the worker and its calls carry tokens', async ({ page, context }) => {
-    await earlierGrant(page);
+    await authorizeRead(page, 'pat');
     await context.addInitScript(() => {
       (window as unknown as { controlledAtStart: boolean }).controlledAtStart = navigator.serviceWorker?.controller !== null;
     });
@@ -108,7 +91,7 @@ test.describe('policy at the edges', { tag: '@hardening' }, () => {
   });
 
   test('deleting the database under a running worker is not blocked, and the worker carries on', async ({ page }) => {
-    await earlierGrant(page);
+    await authorizeRead(page, 'pat');
     const outcome = await page.evaluate(
       () =>
         new Promise<string>((resolve) => {
@@ -126,7 +109,7 @@ test.describe('policy at the edges', { tag: '@hardening' }, () => {
   });
 
   test('a network failure is reported as such, even while an authorization is pending for the same server', async ({ page, context }) => {
-    await earlierGrant(page);
+    await authorizeRead(page, 'pat');
     await runTool(page, 'notes', 'add-note', { text: 'needs write' });
     await expect(page.getByTestId('prompt-notes')).toContainText('notes:write'); // pending
     await context.route(world.notesUrl, (route) => ((route.request().postData() ?? '').includes('list-notes') ? route.abort() : route.continue()));
@@ -143,7 +126,7 @@ test.describe('late refreshes', { tag: '@hardening' }, () => {
 
   test('a refresh that answers after sign-out is dropped: the user stays signed out', async ({ page, context }) => {
     await resetLogs(w);
-    await earlierGrant(page, 'ruth', w);
+    await authorizeRead(page, 'ruth', w);
     await page.waitForTimeout(2_500); // past the worker's expiry margin: the next call refreshes
     let release: () => void = () => undefined;
     const released = new Promise<void>((resolve) => (release = resolve));

@@ -8,6 +8,7 @@ import {
   askWorker,
   asLog,
   authorize,
+  authorizeRead,
   connect,
   openDemo,
   openWorld,
@@ -17,16 +18,7 @@ import {
   runTool,
   stopWorker,
   world,
-  type World,
 } from './world.ts';
-
-/** notes:read granted, through the UI. */
-async function earlierGrant(page: Page, w: World = world): Promise<void> {
-  await openDemo(page);
-  await connect(page, 'notes');
-  await authorize(page, 'notes', 'mallory-victim', 'Allow', w);
-  await expect(page.getByTestId('tool-notes-list-notes')).toBeVisible();
-}
 
 /** The page fetches a URL the way an MCP client would (POST, JSON). */
 async function pageFetch(page: Page, url: string): Promise<void> {
@@ -58,7 +50,7 @@ test.describe('a hostile script of the origin, against storage', { tag: '@harden
 
   test('rewriting a server URL in IndexedDB does not send its token there: not while the worker runs, not after a restart', async ({ page, context }) => {
     evil = await startChallengeServer({ appOrigin: world.appOrigin, issuer: world.issuer });
-    await earlierGrant(page);
+    await authorizeRead(page, 'mallory-victim');
 
     await moveStoredServer(page, 'notes', evil.url);
     await pageFetch(page, evil.url);
@@ -113,7 +105,7 @@ test.describe('a hostile script of the origin, against storage', { tag: '@harden
   });
 
   test('a malformed stored record, or a typo such as url "/mcp", never stops the worker: it is skipped and reported', async ({ page, context }) => {
-    await earlierGrant(page);
+    await authorizeRead(page, 'mallory-victim');
     const ledger = { requested: [], granted: [], everRequested: [], authorizations: 0, timeline: [] };
     await plant(page, 'servers', { id: 'typo', name: 'Typo', url: '/mcp', ...ledger });
     await plant(page, 'servers', { id: 'junk' });
@@ -136,7 +128,7 @@ test.describe('a hostile script of the origin, against storage', { tag: '@harden
 
   test('a planted authorization flow sends no code or verifier to an endpoint the worker did not discover, and resumes nothing', async ({ page }) => {
     evil = await startChallengeServer({ appOrigin: world.appOrigin, issuer: world.issuer });
-    await earlierGrant(page);
+    await authorizeRead(page, 'mallory-victim');
     // grant delete too, and keep a note the planted resume would delete
     const kept = await runTool(page, 'notes', 'add-note', { text: 'keep me' });
     await authorize(page, 'notes');
@@ -168,7 +160,7 @@ test.describe('a hostile script of the origin, against storage', { tag: '@harden
   });
 
   test('a stored DPoP key that can be exported is replaced, and no token is ever bound to it', async ({ page, context }) => {
-    await earlierGrant(page);
+    await authorizeRead(page, 'mallory-victim');
     const planted = await page.evaluate(async () => {
       const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
       await new Promise<void>((resolve, reject) => {
@@ -208,7 +200,7 @@ test.describe('a hostile script of the origin, against storage', { tag: '@harden
   });
 
   test('a DPoP-bound token read from IndexedDB is useless with proofs signed in advance: the server wants a fresh nonce', async ({ page }) => {
-    await earlierGrant(page);
+    await authorizeRead(page, 'mallory-victim');
     /** What a script can do with the stored token and key while it runs: sign a proof, with or without a nonce. */
     const signProof = (nonce?: string) =>
       page.evaluate(
@@ -252,7 +244,7 @@ test.describe('a hostile script of the origin, against storage', { tag: '@harden
   });
 
   test('the callback path comes from the worker script: registering it with another path fails, and the worker in place carries on', async ({ page }) => {
-    await earlierGrant(page);
+    await authorizeRead(page, 'mallory-victim');
     const before = await page.evaluate(() => navigator.serviceWorker.controller?.scriptURL);
     for (const callback of ['//evil.example/cb', 'https://evil.example/cb']) {
       const outcome = await page.evaluate(
@@ -295,7 +287,7 @@ test.describe('a hostile script of the origin, without a trusted-server list', {
     const evil = await startChallengeServer({ appOrigin: openWorld.appOrigin, issuer: openWorld.issuer });
     try {
       await resetLogs(openWorld);
-      await earlierGrant(page, openWorld);
+      await authorizeRead(page, 'mallory-victim', openWorld);
       await expect(page.getByTestId('trust')).toContainText('no trusted-server list');
       await page.evaluate(
         () =>

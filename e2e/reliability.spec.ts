@@ -8,6 +8,7 @@ import {
   authorize,
   authorizeReadWrite,
   bearerWorld,
+  captureRefreshTokens,
   captureSecrets,
   connect,
   ledger,
@@ -102,17 +103,6 @@ async function concurrentListNotes(page: Page, count: number, w: World): Promise
     },
     { url: w.notesUrl, count },
   );
-}
-
-/** Every refresh token the worker obtained, read off the network. */
-function captureRefreshTokens(context: BrowserContext, w: World): string[] {
-  const refreshTokens: string[] = [];
-  context.on('response', async (response) => {
-    if (!response.url().startsWith(`${w.issuer}/token`)) return;
-    const body = (await response.json().catch(() => ({}))) as { refresh_token?: string };
-    if (body.refresh_token) refreshTokens.push(body.refresh_token);
-  });
-  return refreshTokens;
 }
 
 function refreshElsewhere(w: World, refreshToken: string, headers: Record<string, string> = {}): Promise<Response> {

@@ -287,6 +287,25 @@ export function plant(page: Page, store: string, value: unknown, key?: string): 
   );
 }
 
+/** Opens the demo and authorizes notes:read through the UI (one authorization). */
+export async function authorizeRead(page: Page, user: string, w: World = world): Promise<void> {
+  await openDemo(page);
+  await connect(page, 'notes');
+  await authorize(page, 'notes', user, 'Allow', w);
+  await expect(page.getByTestId('tool-notes-list-notes')).toBeVisible();
+}
+
+/** Every refresh token the worker obtained, read off the network. */
+export function captureRefreshTokens(context: BrowserContext, w: World = world): string[] {
+  const refreshTokens: string[] = [];
+  context.on('response', async (response) => {
+    if (response.url() !== `${w.issuer}/token`) return;
+    const body = (await response.json().catch(() => ({}))) as { refresh_token?: string };
+    if (body.refresh_token) refreshTokens.push(body.refresh_token);
+  });
+  return refreshTokens;
+}
+
 /** A fresh page authorized for notes:read, then notes:write (two authorizations). */
 export async function authorizeReadWrite(page: Page, user: string, w: World = world): Promise<void> {
   await resetLogs(w);

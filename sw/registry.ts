@@ -77,7 +77,7 @@ export function isReady(): boolean {
 
 /** The registered server a request goes to, if any: same origin, and the deepest endpoint path at or above it. */
 export function matchServer(url: URL): ServerRecord | undefined {
-  return deepestMatch(url, [...entries.values()].map((entry) => ({ value: entry.record, url: entry.url })));
+  return deepestMatch(url, entries.values())?.record;
 }
 
 export function getServer(id: string): ServerRecord | undefined {

@@ -65,16 +65,16 @@ describe('deepestMatch: longest-prefix routing', () => {
 
   it('sends a request below the deeper server to the deeper server, in whatever order they were registered', () => {
     for (const candidates of orders) {
-      expect(deepestMatch(new URL('https://mcp.example/mcp/admin/x'), candidates)).toBe('admin');
-      expect(deepestMatch(new URL('https://mcp.example/mcp/admin'), candidates)).toBe('admin');
+      expect(deepestMatch(new URL('https://mcp.example/mcp/admin/x'), candidates)?.value).toBe('admin');
+      expect(deepestMatch(new URL('https://mcp.example/mcp/admin'), candidates)?.value).toBe('admin');
     }
   });
 
   it('sends the rest to the deepest server above it, on segment boundaries', () => {
     for (const candidates of orders) {
-      expect(deepestMatch(new URL('https://mcp.example/mcp/x'), candidates)).toBe('mcp');
-      expect(deepestMatch(new URL('https://mcp.example/mcp/administrator'), candidates)).toBe('mcp');
-      expect(deepestMatch(new URL('https://mcp.example/mcpx'), candidates)).toBe('root');
+      expect(deepestMatch(new URL('https://mcp.example/mcp/x'), candidates)?.value).toBe('mcp');
+      expect(deepestMatch(new URL('https://mcp.example/mcp/administrator'), candidates)?.value).toBe('mcp');
+      expect(deepestMatch(new URL('https://mcp.example/mcpx'), candidates)?.value).toBe('root');
     }
   });
 

@@ -39,12 +39,12 @@ export function isWithin(url: URL, base: URL): boolean {
  * The candidate whose URL is the deepest one `url` is within (same origin, longest base path): with
  * servers at /mcp and /mcp/admin, a request to /mcp/admin/x goes to the admin server.
  */
-export function deepestMatch<T>(url: URL, candidates: Iterable<{ value: T; url: URL }>): T | undefined {
-  let best: { value: T; url: URL } | undefined;
+export function deepestMatch<C extends { url: URL }>(url: URL, candidates: Iterable<C>): C | undefined {
+  let best: C | undefined;
   for (const candidate of candidates) {
     if (isWithin(url, candidate.url) && (!best || basePath(candidate.url).length > basePath(best.url).length)) best = candidate;
   }
-  return best?.value;
+  return best;
 }
 
 /**

@@ -21,12 +21,12 @@ const RESULTS = join(ROOT, 'e2e/mutations/RESULTS.md');
 function exec(command: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number; out: string; seconds: number }> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, CI: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd, env: { ...process.env, CI: '', NO_COLOR: '1', FORCE_COLOR: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
     child.stderr.on('data', (d: Buffer) => (out += d));
     child.on('error', (error) => resolve({ code: 1, out: error.message, seconds: 0 }));
-    child.on('close', (code) => resolve({ code: code ?? 1, out, seconds: (Date.now() - started) / 1000 }));
+    child.on('close', (code) => resolve({ code: code ?? 1, out: out.replace(/\x1b\[[0-9;]*m/g, ''), seconds: (Date.now() - started) / 1000 }));
   });
 }
 
