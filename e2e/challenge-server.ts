@@ -27,10 +27,12 @@ export async function startChallengeServer(options: { appOrigin: string; issuer:
   let mode: MetadataMode = 'ok';
   const received: ChallengeServer['received'] = [];
   let origin = '';
-  const cors = (res: ServerResponse) => {
+  // Lets the app's origin send anything (an attacker's server would): a token that reached the
+  // browser's network stack for this origin is really sent, and shows up in `received`.
+  const cors = (req: IncomingMessage, res: ServerResponse) => {
     res.setHeader('Access-Control-Allow-Origin', options.appOrigin);
-    res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id');
-    res.setHeader('Access-Control-Expose-Headers', 'WWW-Authenticate');
+    res.setHeader('Access-Control-Allow-Headers', req.headers['access-control-request-headers'] ?? 'Authorization, DPoP, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id');
+    res.setHeader('Access-Control-Expose-Headers', 'WWW-Authenticate, DPoP-Nonce');
     res.setHeader('Access-Control-Max-Age', '600');
   };
   const json = (res: ServerResponse, status: number, body: unknown) => {
@@ -58,7 +60,7 @@ export async function startChallengeServer(options: { appOrigin: string; issuer:
       return json(res, 200, mode === 'no-pkce' ? base : { ...base, code_challenge_methods_supported: ['S256'] });
     }
     if (url.pathname.startsWith('/mcp')) {
-      cors(res);
+      cors(req, res);
       if (req.method === 'OPTIONS') {
         res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, POST, OPTIONS' });
         return res.end();

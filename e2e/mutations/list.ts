@@ -143,6 +143,18 @@ export const mutations: Mutation[] = [
 
   // --- issue 7: each finding's fix, undone ---------------------------------------------------------
   {
+    id: 'stored-url-wins',
+    finding: '7.1',
+    what: 'the URL read back from IndexedDB moves the server in memory, and a token goes to whatever URL its server has',
+    edits: [
+      { file: 'sw/db.ts', find: '    stored.ok && stored.value.url === registration.url ? { ...stored.value, ...registration } : { ...fresh(), ...registration };', replace: '    stored.ok ? { ...registration, ...stored.value } : { ...fresh(), ...registration };' },
+      { file: 'sw/registry.ts', find: '  if (entries.get(id)?.record.url === url) entries.set(id, { record: result.record, url: entry.url });', replace: '  entries.set(id, { record: result.record, url: new URL(result.record.url) });' },
+      { file: 'sw/strategies/mcp-request.ts', find: '  return token.serverUrl === server.url && isWithin(url, new URL(token.serverUrl));', replace: '  return !!server && !!url;' },
+      { file: 'sw/strategies/mcp-request.ts', find: "import { isLoopback, isWithin } from '../urls.ts';", replace: "import { isLoopback } from '../urls.ts';" },
+    ],
+    test: { kind: 'browser', file: 'e2e/hardening-storage.spec.ts', grep: 'rewriting a server URL in IndexedDB' },
+  },
+  {
     id: 'token-follows-url',
     finding: '7.1',
     what: 'a token is attached whatever the request URL, and a server that moved keeps its token',
