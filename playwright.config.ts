@@ -1,5 +1,6 @@
 import { defineConfig } from '@playwright/test';
 import { existsSync } from 'node:fs';
+import { fixtureOrigins, FIXTURES } from './e2e/fixtures/fixtures.ts';
 
 /** Ports for the browser tests, away from the demo's (4170–4173) so both can run at once. */
 export const E2E_BASE_PORT = Number(process.env.MCP_SW_AUTH_E2E_PORT ?? 4270);
@@ -31,7 +32,8 @@ export default defineConfig({
     {
       // the demo as it ships, plus the bench routes (servers/mcp-server.ts) for challenges no demo tool makes
       command: 'node servers/demo.ts',
-      env: { MCP_SW_AUTH_BASE_PORT: String(E2E_BASE_PORT), MCP_SW_AUTH_BENCH: '1' },
+      // the fixture apps that install the packed package (e2e/fixtures/) are served from origins of their own
+      env: { MCP_SW_AUTH_BASE_PORT: String(E2E_BASE_PORT), MCP_SW_AUTH_BENCH: '1', MCP_SW_AUTH_APP_ORIGINS: fixtureOrigins.join(',') },
       url: `http://localhost:${E2E_BASE_PORT}/demo-config.json`,
       reuseExistingServer: false,
       timeout: 120_000,
@@ -55,6 +57,17 @@ export default defineConfig({
       url: `http://localhost:${E2E_BASE_PORT + 20}/demo-config.json`,
       reuseExistingServer: false,
       timeout: 120_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+    {
+      // the fixture apps, as built by `npm run test:package`
+      command: 'node e2e/fixtures/serve.ts',
+      url: `http://localhost:${FIXTURES[0].port}/`,
+      // serves 404s with a hint until the fixtures are built, so the url check accepts any answer
+      ignoreHTTPSErrors: true,
+      reuseExistingServer: false,
+      timeout: 30_000,
       stdout: 'ignore',
       stderr: 'pipe',
     },

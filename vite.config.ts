@@ -24,8 +24,8 @@ export default defineConfig({
     rolldownOptions: {
       input: {
         app: here('./app/index.html'),
-        sw: here('./sw/index.ts'),
-        'mcp-sw-auth-worker': here('./sw/install.ts'),
+        sw: here('./sw/sw.ts'),
+        'mcp-sw-auth-worker': here('./sw/worker.ts'),
         conformance: here('./app/conformance/index.html'),
       },
       preserveEntrySignatures: 'exports-only',

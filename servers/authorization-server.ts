@@ -112,7 +112,7 @@ export async function startAuthorizationServer(
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
     'x-frame-options': 'DENY',
-    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${new URL(cfg.redirectUri).origin}; frame-ancestors 'none'`,
+    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${cfg.appOrigins.join(' ')}; frame-ancestors 'none'`,
   };
   const log: AuthorizationServerLog = { authorizations: [], tokens: [], revocations: [] };
   /** interaction uid -> the authorization log entry that started it (to record the final outcome). */
@@ -127,7 +127,7 @@ export async function startAuthorizationServer(
         client_name: 'MCP service worker demo',
         application_type: 'web',
         token_endpoint_auth_method: 'none',
-        redirect_uris: [cfg.redirectUri],
+        redirect_uris: cfg.appOrigins.map((origin) => `${origin}/oauth/callback`),
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
       },
@@ -168,7 +168,7 @@ export async function startAuthorizationServer(
       },
     },
     // The service worker (origin = the app's origin) calls the token and revocation endpoints with fetch.
-    clientBasedCORS: (_ctx, origin, client) => origin === cfg.appOrigin && client.clientId === cfg.clientId,
+    clientBasedCORS: (_ctx, origin, client) => cfg.appOrigins.includes(origin) && client.clientId === cfg.clientId,
     // Refresh tokens for this client without requiring `offline_access`.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     ttl: {

@@ -75,7 +75,7 @@ export function startCalendarServer(
     title: CALENDAR_SCOPES.name,
     url: cfg.calendarUrl,
     issuer: cfg.issuer,
-    appOrigin: cfg.appOrigin,
+    appOrigins: cfg.appOrigins,
     connectScope: CALENDAR_SCOPES.connectScope,
     scopes: CALENDAR_SCOPES.scopes.map((s) => s.scope),
     tools: createCalendarTools(extra.events),

@@ -72,6 +72,12 @@ export interface DemoConfig {
   ports: { app: number; as: number; notes: number; calendar: number };
   /** Origin of the app (and of its service worker). */
   appOrigin: string;
+  /**
+   * Every origin the app may be served from: `appOrigin`, plus MCP_SW_AUTH_APP_ORIGINS (comma
+   * separated), e.g. the package's fixture apps. The authorization server accepts their
+   * `/oauth/callback` and the MCP servers answer them with CORS.
+   */
+  appOrigins: string[];
   /** Issuer identifier of the authorization server (no trailing slash). */
   issuer: string;
   /** Resource URL of the Notes MCP server (also its RFC 8707 resource indicator). */
@@ -113,6 +119,7 @@ export function demoConfig(basePort = Number(process.env.MCP_SW_AUTH_BASE_PORT ?
     calendarPort,
     ports: { app: appPort, as: asPort, notes: notesPort, calendar: calendarPort },
     appOrigin,
+    appOrigins: [appOrigin, ...(process.env.MCP_SW_AUTH_APP_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean)],
     issuer: `http://localhost:${asPort}`,
     notesUrl: `http://localhost:${notesPort}/mcp`,
     calendarUrl: `http://localhost:${calendarPort}/mcp`,

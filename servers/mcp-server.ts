@@ -61,8 +61,8 @@ export interface McpServerOptions {
   url: string;
   /** The authorization server's issuer identifier. */
   issuer: string;
-  /** The app's origin, allowed by CORS. */
-  appOrigin: string;
+  /** The origins the app is served from, allowed by CORS. */
+  appOrigins: readonly string[];
   /** The scope needed to talk to this server at all (initialize, tools/list, …). */
   connectScope: string;
   tools: readonly ToolSpec[];
@@ -111,7 +111,7 @@ const CORS_ALLOW_METHODS = 'GET, POST, DELETE, OPTIONS';
 const CORS_EXPOSE_HEADERS = 'WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version, DPoP-Nonce';
 
 export async function startMcpServer(options: McpServerOptions): Promise<RunningMcpServer> {
-  const { name, url, issuer, appOrigin, connectScope, tools } = options;
+  const { name, url, issuer, appOrigins, connectScope, tools } = options;
   const resourceUrl = new URL(url);
   const mcpPath = resourceUrl.pathname;
   const prmPath = `/.well-known/oauth-protected-resource${mcpPath === '/' ? '' : mcpPath.replace(/\/$/, '')}`;
@@ -247,13 +247,13 @@ export async function startMcpServer(options: McpServerOptions): Promise<Running
 
   function corsHeaders(request: Request): Record<string, string> {
     const origin = request.headers.get('origin');
-    if (origin !== appOrigin) return { vary: 'Origin' };
+    if (!origin || !appOrigins.includes(origin)) return { vary: 'Origin' };
     return {
-      'access-control-allow-origin': appOrigin,
+      'access-control-allow-origin': origin,
       'access-control-expose-headers': CORS_EXPOSE_HEADERS,
       vary: 'Origin',
       // bench only: lets the page and the worker read the full Resource Timing of their MCP requests
-      ...(benchRoutes && { 'timing-allow-origin': appOrigin }),
+      ...(benchRoutes && { 'timing-allow-origin': origin }),
     };
   }
 

@@ -102,7 +102,7 @@ export function startNotesServer(
     title: NOTES_SCOPES.name,
     url: cfg.notesUrl,
     issuer: cfg.issuer,
-    appOrigin: cfg.appOrigin,
+    appOrigins: cfg.appOrigins,
     connectScope: NOTES_SCOPES.connectScope,
     scopes: NOTES_SCOPES.scopes.map((s) => s.scope),
     tools: createNotesTools(extra.notes),

@@ -19,11 +19,13 @@ export function route(event: FetchEvent): Promise<Response> | undefined {
     return url.origin === self.location.origin && isCallbackPath(url.pathname) ? handleCallback(event) : undefined;
   }
   if (isReady()) return mcpRequest(event, url);
-  // A worker that has just started has not read its registrations yet. With a trusted list, what
-  // cannot be a server is known at once; otherwise every request waits for the registrations (a
-  // few ms, once), so that no request to an MCP server, same-origin ones included, leaves without
-  // its token. If the database cannot be read, requests go out untouched.
-  if (trustedServers() && !isTrusted(url)) return undefined;
+  // A worker that has just started has not read its registrations yet. What cannot be an MCP
+  // request is known at once: anything the page loads as a script, style, image or document
+  // (an MCP client uses fetch, destination ""), and with a trusted list anything outside it; those
+  // are left to the host worker (its cache) or the browser. The rest waits for the registrations
+  // (a few ms, once), so that no request to an MCP server, same-origin ones included, leaves
+  // without its token. If the database cannot be read, requests go out untouched.
+  if (request.destination !== '' || (trustedServers() && !isTrusted(url))) return undefined;
   return ready().then(
     () => mcpRequest(event, url) ?? fetch(request),
     () => fetch(request),
