@@ -24,6 +24,7 @@ export default defineConfig({
     rolldownOptions: {
       input: {
         app: here('./app/index.html'),
+        chat: here('./app/chat/index.html'),
         sw: here('./sw/sw.ts'),
         'mcp-sw-auth-worker': here('./sw/worker.ts'),
         conformance: here('./app/conformance/index.html'),

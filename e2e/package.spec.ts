@@ -3,7 +3,7 @@
 // scope against the demo's authorization server and Notes MCP server.
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { fixtureOrigin, fixtureWorld, type FixtureName } from './fixtures/fixtures.ts';
-import { authorizationScopes, resetLogs } from './world.ts';
+import { allowInPopup, authorizationScopes, resetLogs } from './world.ts';
 
 const w = fixtureWorld;
 
@@ -17,53 +17,38 @@ async function open(page: Page, name: FixtureName): Promise<void> {
   await expect(page.getByTestId('status')).toHaveText(/signed-out|authorized|authorization-required/);
 }
 
-/** Clicks a button that runs one call; returns the locator of that call's own output line. */
-async function call(page: Page, button: string): Promise<Locator> {
+/**
+ * One step of growth with the package's default, the popup step-up: the worker holds the refused
+ * call, Authorize opens the consent in a popup (sign in, Allow; it closes itself), and the held call
+ * completes in place. Returns the scopes the consent page listed and the call's own output line.
+ */
+async function step(page: Page, button: string, user: string): Promise<{ asked: string[]; line: Locator }> {
   const lines = page.getByTestId('output').locator('li');
   const before = await lines.count();
   await page.getByTestId(button).click();
+  const asked = await allowInPopup(page, () => page.getByTestId('authorize').click(), user);
   await expect(lines).toHaveCount(before + 1);
-  const id = await lines.nth(before).getAttribute('data-call');
-  return page.getByTestId('output').locator(`li[data-call="${id}"]`).last();
-}
-
-/** Authorize, sign in and consent at the demo's authorization server; returns the scopes it listed. */
-async function authorize(page: Page, name: FixtureName, user: string): Promise<string[]> {
-  const away = page.waitForEvent('load');
-  await page.getByTestId('authorize').click();
-  await away;
-  const login = page.locator('input[name="login"]');
-  const allow = page.getByRole('button', { name: 'Allow', exact: true });
-  await expect(login.or(allow)).toBeVisible();
-  if (await login.isVisible()) {
-    await login.fill(user);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-  }
-  await expect(allow).toBeVisible();
-  const scopes = (await page.locator('li.scope').allTextContents()).map((s) => s.trim());
-  await allow.click();
-  await page.waitForURL((url) => url.origin === fixtureOrigin(name) && !url.pathname.startsWith('/oauth'));
-  return scopes;
+  return { asked, line: lines.nth(before) };
 }
 
 /** Two steps of growth, each one authorization asking for the union, then a reload that needs none. */
 async function growAndReload(page: Page, name: FixtureName): Promise<void> {
-  const connected = await call(page, 'connect');
-  await expect(connected).toHaveText('waiting for notes:read');
-  expect(await authorize(page, name, `${name}-user`)).toEqual(['notes:read']);
-  await expect(connected).toHaveText('4 tools');
-  await expect(connected).toHaveClass('ok');
+  const connected = await step(page, 'connect', `${name}-user`);
+  expect(connected.asked).toEqual(['notes:read']);
+  await expect(connected.line).toHaveText('4 tools');
+  await expect(connected.line).toHaveClass('ok');
 
-  const added = await call(page, 'add');
-  await expect(added).toHaveText('waiting for notes:read notes:write');
-  expect(await authorize(page, name, `${name}-user`)).toEqual(['notes:read', 'notes:write']);
-  await expect(added).toHaveText(/^Added note #\d+: /);
+  const added = await step(page, 'add', `${name}-user`);
+  expect(added.asked).toEqual(['notes:read', 'notes:write']);
+  await expect(added.line).toHaveText(/^Added note #\d+: /);
   await expect(page.getByTestId('granted')).toHaveText('notes:read notes:write');
   expect(await authorizationScopes(w.notesUrl, w)).toEqual(['notes:read', 'notes:read notes:write']);
 
   await page.reload();
   await expect(page.getByTestId('status')).toHaveText('authorized');
-  await expect(await call(page, 'add')).toHaveText(/^Added note #\d+: /);
+  const lines = page.getByTestId('output').locator('li');
+  await page.getByTestId('add').click();
+  await expect(lines.first()).toHaveText(/^Added note #\d+: /);
   expect(await authorizationScopes(w.notesUrl, w)).toHaveLength(2);
 }
 

@@ -110,6 +110,26 @@ export async function approveAtAuthorizationServer(page: Page, user = 'alice', d
   return scopes.map((s) => s.trim());
 }
 
+/** Clicks what opens the popup, signs in and allows there, and waits for the popup to close itself. */
+export async function allowInPopup(page: Page, click: () => Promise<void>, user = 'pia'): Promise<string[]> {
+  const opened = page.waitForEvent('popup');
+  await click();
+  const popup = await opened;
+  const login = popup.locator('input[name="login"]');
+  const allow = popup.getByRole('button', { name: 'Allow', exact: true });
+  await expect(login.or(allow)).toBeVisible();
+  if (await login.isVisible()) {
+    await login.fill(user);
+    await popup.getByRole('button', { name: 'Sign in' }).click();
+  }
+  await expect(allow).toBeVisible();
+  const scopes = (await popup.locator('li.scope').allTextContents()).map((s) => s.trim());
+  const closed = popup.waitForEvent('close');
+  await allow.click();
+  await closed;
+  return scopes;
+}
+
 /** Clicks a server's Authorize button (shown when the worker asks for an authorization) and consents. */
 export async function authorize(page: Page, serverId: string, user = 'alice', decision: 'Allow' | 'Deny' = 'Allow', w: World = world): Promise<string[]> {
   // The next document is either the authorization server's page or, when it needs no consent,

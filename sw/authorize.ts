@@ -3,7 +3,7 @@
 // already at the authorization server makes other tabs wait for its grant instead of redirecting too.
 import { discover, resourceIndicator } from './discovery.ts';
 import { AuthError, toErrorInfo } from './errors.ts';
-import { flowInFlight, rememberFlow } from './flows.ts';
+import { flowInFlight, IN_FLIGHT_MS, rememberFlow } from './flows.ts';
 import { settled } from './in-flight.ts';
 import { applyError, applyRedirect } from './ledger.ts';
 import { buildAuthorizationRequest } from './oauth.ts';
@@ -13,11 +13,6 @@ import { unionScopes } from './scopes.ts';
 
 declare const self: ServiceWorkerGlobalScope;
 
-/**
- * How long another window's authorization counts as in flight. Past it (an abandoned flow) any
- * tab may start a new one; before it, a tab can still choose to (`force`).
- */
-const IN_FLIGHT_MS = 2 * 60_000;
 /** What a page may ask to have handed back after the redirect, in all (it is stored with the flow). */
 const RESUMES_LIMIT_BYTES = 64 * 1024;
 
@@ -26,6 +21,10 @@ export interface AuthorizeRequest {
   returnTo: string;
   resumes: unknown[];
   force: boolean;
+  /** The callback lands in a popup (see strategies/callback.ts). */
+  popup: boolean;
+  /** The page meant a popup, but the browser blocked it. */
+  popupBlocked: boolean;
   /** The window asking. */
   requester: string;
 }
@@ -58,7 +57,7 @@ function checkResumes(resumes: unknown[]): unknown[] {
   return resumes;
 }
 
-async function startAuthorization({ serverId, returnTo, resumes, requester }: AuthorizeRequest): Promise<string> {
+async function startAuthorization({ serverId, returnTo, resumes, popup, popupBlocked, requester }: AuthorizeRequest): Promise<string> {
   const server = getServer(serverId);
   const config = getConfig();
   if (!server || !config) {
@@ -89,11 +88,13 @@ async function startAuthorization({ serverId, returnTo, resumes, requester }: Au
       redirectUri: client.redirectUri,
       requireIss: client.requireIss,
       returnTo: sameOrigin(returnTo),
+      display: popup ? 'popup' : 'page',
+      ...(popupBlocked ? { popupBlocked: true } : {}),
       resumes: checkedResumes,
       createdAt: Date.now(),
       startedBy: requester,
     });
-    await change(serverId, (r) => applyRedirect(r, scopes, Date.now()));
+    await change(serverId, (r) => applyRedirect(r, scopes, Date.now(), popup));
     return request.url.href;
   } catch (error) {
     const info = toErrorInfo(error, 'discovery_failed', `Starting the authorization for ${server.name} failed`);

@@ -5,7 +5,9 @@ import { AuthError, toErrorInfo } from './errors.ts';
 import { applyRetry } from './ledger.ts';
 import { MESSAGE_KEY, type WorkerEnvelope, type WorkerReply, type WorkerRequest } from './messages.ts';
 import { outcomesFor, takeResult } from './outcomes.ts';
-import { allServers, autoRedirect, change, configure, ready, setPreferences, strategy, toState, workerWarnings } from './registry.ts';
+import { forgetFlows } from './flows.ts';
+import { release, setStepUpMode } from './holds.ts';
+import { allServers, autoRedirect, change, configure, ready, rebroadcast, setPreferences, strategy, toState, workerWarnings } from './registry.ts';
 import { trustedServers } from './settings.ts';
 import { signOut } from './sign-out.ts';
 
@@ -48,6 +50,7 @@ async function run(request: WorkerRequest, requester: Requester): Promise<Worker
   switch (request.type) {
     case 'configure': {
       await configure(request.config ?? {}, request.servers);
+      setStepUpMode(requester.id, request.stepUp === 'popup' ? 'popup' : 'redirect');
       const result = takeResult(requester.id, requester.url);
       return snapshot(requester, result ? { result } : {});
     }
@@ -62,9 +65,19 @@ async function run(request: WorkerRequest, requester: Requester): Promise<Worker
         returnTo: text(request.returnTo, 'returnTo'),
         resumes: Array.isArray(request.resumes) ? request.resumes : [],
         force: request.force === true,
+        popup: request.popup === true,
+        popupBlocked: request.popupBlocked === true,
         requester: requester.id,
       });
       return snapshot(requester, url ? { authorizationUrl: url } : inFlight ? { inFlight } : {});
+    }
+    case 'release': {
+      const serverId = text(request.serverId, 'serverId');
+      // a closed popup abandons its flow: nobody should wait for it
+      if (request.reason === 'popup-closed') await forgetFlows(serverId, requester.id);
+      await release(serverId, request.reason === 'cancelled' ? 'cancelled' : 'popup-closed', () => undefined);
+      rebroadcast(serverId);
+      return snapshot(requester);
     }
     case 'sign-out':
       await signOut(text(request.serverId, 'serverId'));

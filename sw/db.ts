@@ -43,6 +43,10 @@ export interface StoredFlow {
   /** The redirect URI is shared with other authorization servers: the callback must carry `iss`. */
   requireIss: boolean;
   returnTo: string;
+  /** Where the callback lands: this window (a redirect), or a popup the worker answers with a page that closes itself. */
+  display: 'page' | 'popup';
+  /** A popup was meant, the browser blocked it: the result says so. */
+  popupBlocked?: boolean;
   resumes: unknown[];
   createdAt: number;
   /** The window that started it; once that window has navigated to the authorization server it is gone. */

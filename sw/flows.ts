@@ -5,6 +5,11 @@ import { loadFlows, saveFlow, takeFlow as takeStoredFlow, type StoredFlow } from
 
 /** A flow left at the authorization server longer than this is refused. */
 export const FLOW_LIFETIME_MS = 15 * 60_000;
+/**
+ * How long a window's authorization counts as under way for other tabs. Past it (an abandoned
+ * flow) any tab may start a new one; before it, a tab can still choose to (`force`).
+ */
+export const IN_FLIGHT_MS = 2 * 60_000;
 
 const flows = new Map<string, StoredFlow>();
 let restored: Promise<void> | undefined;
@@ -25,6 +30,16 @@ function restore(): Promise<void> {
     },
   );
   return restored;
+}
+
+/** The latest flow for the server this worker started and that is still recent enough to wait for (memory only). */
+export function flowUnderWay(serverId: string, withinMs: number): StoredFlow | undefined {
+  const now = Date.now();
+  let latest: StoredFlow | undefined;
+  for (const flow of flows.values()) {
+    if (flow.serverId === serverId && now - flow.createdAt < withinMs && (!latest || flow.createdAt > latest.createdAt)) latest = flow;
+  }
+  return latest;
 }
 
 export async function rememberFlow(flow: StoredFlow): Promise<void> {
@@ -48,11 +63,14 @@ export async function flowInFlight(serverId: string, requester: string, withinMs
   return [...flows.values()].find((flow) => flow.serverId === serverId && flow.startedBy !== requester && now - flow.createdAt < withinMs);
 }
 
-/** Sign-out ends the server's flows too: a consent given after it completes nothing. */
-export async function forgetFlows(serverId: string): Promise<void> {
+/**
+ * Ends the server's flows (all of them on sign-out: a consent given after it completes nothing), or
+ * only those one window started (its popup was closed: other tabs need not wait for it).
+ */
+export async function forgetFlows(serverId: string, startedBy?: string): Promise<void> {
   await restore();
   for (const flow of [...flows.values()]) {
-    if (flow.serverId !== serverId) continue;
+    if (flow.serverId !== serverId || (startedBy !== undefined && flow.startedBy !== startedBy)) continue;
     flows.delete(flow.state);
     await takeStoredFlow(flow.state);
   }

@@ -1,16 +1,22 @@
 // The requests to each MCP server that are still under way, so that an authorization can wait for
-// a burst of challenges to reach the ledger first and then ask for all of their scopes at once.
+// a burst of challenges to reach the ledger first and then ask for all of their scopes at once. A
+// request counts until it has its answer, or until it is held for a popup step-up (its challenge
+// is in the ledger by then).
 
-const unsettled = new Map<string, Set<Promise<unknown>>>();
+const unsettled = new Map<string, Set<Promise<void>>>();
 
-/** Tracks `work` (a request to the server being answered) until it settles. */
-export function track<T>(serverId: string, work: Promise<T>): Promise<T> {
+/** Marks a request to the server as under way; call the returned function (once or more) when it has settled. */
+export function begin(serverId: string): () => void {
   let set = unsettled.get(serverId);
   if (!set) unsettled.set(serverId, (set = new Set()));
-  set.add(work);
-  const done = () => set.delete(work);
-  work.then(done, done);
-  return work;
+  let end: () => void = () => undefined;
+  const settledPromise = new Promise<void>((resolve) => (end = resolve));
+  set.add(settledPromise);
+  const own = set;
+  return () => {
+    end();
+    own.delete(settledPromise);
+  };
 }
 
 /**

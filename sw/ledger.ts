@@ -198,8 +198,10 @@ export function applyError<T extends LedgerRecord>(record: T, error: AuthErrorIn
   return withEvent(withPending({ ...record, error }, pendingAfter(record.pending, covered)), { kind: 'error', at, code: error.code, message: error.message });
 }
 
-export function applyRedirect<T extends LedgerRecord>(record: T, requested: readonly string[], at: number): T {
-  return withEvent(withoutError(withPending(record, pendingAfter(record.pending, requested))), { kind: 'redirect', at, requested: [...requested] });
+/** `inPopup`: the page stays, and so does its prompt, until the popup's authorization ends (a closed popup leaves it). */
+export function applyRedirect<T extends LedgerRecord>(record: T, requested: readonly string[], at: number, inPopup = false): T {
+  const pending = inPopup ? record.pending : pendingAfter(record.pending, requested);
+  return withEvent(withoutError(withPending(record, pending)), { kind: 'redirect', at, requested: [...requested] });
 }
 
 export function applyGrant<T extends LedgerRecord>(record: T, requested: readonly string[], granted: readonly string[], at: number): T {

@@ -104,6 +104,10 @@ export interface ServerState extends ServerRegistration {
   binding?: 'dpop' | 'bearer';
   /** Set when a challenge needs an authorization the page has not started yet. */
   pending?: PendingAuthorization;
+  /** Requests the worker holds until the authorization in a popup ends (popup step-up). */
+  held?: number;
+  /** A window of the app is at the authorization server for this server (its popup, or the window itself). */
+  authorizing?: { window: string; since: number; popup: boolean };
   error?: AuthErrorInfo;
   timeline: TimelineEvent[];
 }
@@ -128,6 +132,8 @@ export interface FlowResult {
   error?: AuthErrorInfo;
   /** Opaque data the page gave to `authorize`, one per refused call, handed back after the redirect. */
   resumes: unknown[];
+  /** The page meant to authorize in a popup, the browser blocked it, and the page went itself. */
+  popupBlocked?: boolean;
 }
 
 /**
@@ -146,12 +152,23 @@ export type WorkerRequest =
    * `strategy` or `autoRedirect` omitted keeps the one stored (the user's last choice). The reply carries the result
    * of the authorization this window has just come back from, if any (handed out once).
    */
-  | { type: 'configure'; config: Omit<WorkerConfig, 'strategy'> & { strategy?: ScopeStrategy }; servers: ServerRegistration[] }
+  | {
+      type: 'configure';
+      config: Omit<WorkerConfig, 'strategy'> & { strategy?: ScopeStrategy };
+      servers: ServerRegistration[];
+      /** How this window steps up: its refused requests are held while it authorizes in a popup, or answered at once. */
+      stepUp?: 'popup' | 'redirect';
+    }
   | { type: 'state' }
   /** The refused requests of the asking window to one server since `since` (epoch ms). */
   | { type: 'challenges'; serverId: string; since: number }
-  /** `force` starts a new authorization even while another tab has one in flight. */
-  | { type: 'authorize'; serverId: string; returnTo: string; resumes?: unknown[]; force?: boolean }
+  /**
+   * `force` starts a new authorization even while another tab has one in flight. `popup`: the
+   * callback lands in a popup, which the worker answers with a page that closes itself.
+   */
+  | { type: 'authorize'; serverId: string; returnTo: string; resumes?: unknown[]; force?: boolean; popup?: boolean; popupBlocked?: boolean }
+  /** The popup was closed, or the user cancelled: answer the held requests with their challenges. */
+  | { type: 'release'; serverId: string; reason: 'popup-closed' | 'cancelled' }
   | { type: 'sign-out'; serverId: string }
   | { type: 'set-preferences'; preferences: Partial<Preferences> }
   | { type: 'log-retry'; serverId: string; operation: string; ok: boolean; detail?: string }
@@ -181,8 +198,8 @@ export type WorkerReply =
     }
   | { ok: false; error: AuthErrorInfo };
 
-/** Worker → every window of the app, whenever a server's state changes. */
-export interface WorkerBroadcast {
-  type: 'mcp-sw-auth:state';
-  server: ServerState;
-}
+/**
+ * Worker → windows: every window whenever a server's state changes; the window that started an
+ * authorization in a popup, when it ends.
+ */
+export type WorkerBroadcast = { type: 'mcp-sw-auth:state'; server: ServerState } | { type: 'mcp-sw-auth:result'; result: FlowResult };

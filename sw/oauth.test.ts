@@ -28,6 +28,7 @@ function flow(requireIss: boolean): StoredFlow {
     resource: 'https://mcp.example/mcp',
     redirectUri: REDIRECT,
     requireIss,
+    display: 'page',
     returnTo: 'http://localhost:4170/',
     resumes: [],
     createdAt: Date.now(),

@@ -5,6 +5,8 @@
 import { loadConfig, loadServers, loadTokens, saveConfig, saveServers, updateLedger, type ServerRecord } from './db.ts';
 import { dpopHandle, dpopWarnings } from './dpop.ts';
 import { AuthError } from './errors.ts';
+import { flowUnderWay, IN_FLIGHT_MS } from './flows.ts';
+import { heldCount } from './holds.ts';
 import { emptyLedger } from './ledger.ts';
 import type { Preferences, ScopeStrategy, ServerRegistration, ServerState, WorkerBroadcast, WorkerConfig } from './messages.ts';
 import { isTrusted } from './settings.ts';
@@ -118,6 +120,10 @@ export function toState(record: ServerRecord): ServerState {
   };
   if (token) state.binding = token.dpop ? 'dpop' : 'bearer';
   if (record.pending) state.pending = record.pending;
+  const held = heldCount(record.id);
+  if (held > 0) state.held = held;
+  const flow = flowUnderWay(record.id, IN_FLIGHT_MS);
+  if (flow) state.authorizing = { window: flow.startedBy, since: flow.createdAt, popup: flow.display === 'popup' };
   if (record.error) state.error = record.error;
   return state;
 }
@@ -126,6 +132,12 @@ export async function broadcast(record: ServerRecord): Promise<void> {
   const message: WorkerBroadcast = { type: 'mcp-sw-auth:state', server: toState(record) };
   const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
   for (const client of windows) client.postMessage(message);
+}
+
+/** Tells every window the server's state again (something outside the ledger changed, such as its held requests). */
+export function rebroadcast(id: string): void {
+  const record = entries.get(id)?.record;
+  if (record) void broadcast(record).catch(() => undefined);
 }
 
 /** Applies one ledger transition atomically, then tells every window. */

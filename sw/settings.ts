@@ -1,6 +1,7 @@
 // What the worker's own script decides, and no page script can change: the callback path and the
 // list of MCP servers the worker may hold tokens for. Pages can write IndexedDB and send messages,
 // but cannot alter the script the browser runs as the worker.
+import { MAX_HOLD_MS, setHoldTimeout } from './holds.ts';
 import { basePath, isSameOriginPath, isWithin, parseUrl } from './urls.ts';
 
 declare const self: ServiceWorkerGlobalScope;
@@ -17,6 +18,12 @@ export interface McpSwAuthOptions {
    * script's `?callback=` parameter, else `/oauth/callback`.
    */
   callbackPath?: string;
+  /**
+   * How long a request refused for scope is held while the user authorizes in a popup, before it
+   * is answered with its challenge. Default 2 minutes; at most 4 (Chromium ends a fetch event
+   * after about 5).
+   */
+  holdTimeoutMs?: number;
 }
 
 export class InvalidOptionsError extends Error {
@@ -34,6 +41,12 @@ export function applyOptions(options: McpSwAuthOptions = {}): void {
     throw new InvalidOptionsError(`callbackPath ${JSON.stringify(path)} is not a path on this origin (such as "/oauth/callback").`);
   }
   callback = path.replace(/\/$/, '');
+  if (options.holdTimeoutMs !== undefined) {
+    if (!Number.isFinite(options.holdTimeoutMs) || options.holdTimeoutMs < 1_000 || options.holdTimeoutMs > MAX_HOLD_MS) {
+      throw new InvalidOptionsError(`holdTimeoutMs ${options.holdTimeoutMs} must be between 1000 and ${MAX_HOLD_MS} ms.`);
+    }
+    setHoldTimeout(options.holdTimeoutMs);
+  }
   if (options.trustedServers) {
     trusted = options.trustedServers.map((entry) => {
       const url = parseUrl(entry);

@@ -75,6 +75,7 @@ function flow(over: Record<string, unknown> = {}): Record<string, unknown> {
     redirectUri: 'https://app.example/oauth/callback/as.example',
     requireIss: false,
     returnTo: 'https://app.example/',
+    display: 'page',
     resumes: [{ tool: 'add-note' }],
     createdAt: now,
     startedBy: 'window-1',

@@ -186,6 +186,8 @@ export const checkFlow = guarded('authorization flow', (v): StoredFlow => {
     redirectUri: endpoint(v['redirectUri'], 'redirectUri'),
     requireIss: flag(v['requireIss'], 'requireIss'),
     returnTo: endpoint(v['returnTo'], 'returnTo'),
+    display: v['display'] === 'popup' ? 'popup' : 'page',
+    ...(v['popupBlocked'] === true ? { popupBlocked: true } : {}),
     resumes: v['resumes'] as unknown[],
     createdAt: time(v['createdAt'], 'createdAt'),
     startedBy: typeof v['startedBy'] === 'string' ? v['startedBy'] : fail('startedBy is not a string'),

@@ -83,6 +83,7 @@ let resumed: Array<{ resume: unknown; server: ServerState }>;
 
 async function startClient(): Promise<McpAuthClient> {
   client = new McpAuthClient({
+    stepUp: 'redirect', // these tests follow the redirect; the popup is proven in the browser (@popup)
     servers: [{ id: SERVER, name: 'Notes', url: 'http://localhost:4172/mcp' }],
     onResume: (resume, server) => resumed.push({ resume, server }),
   });

@@ -14,6 +14,14 @@ export interface McpAuthOptions extends ClientConfig {
   servers: ServerRegistration[];
   /** Start the redirect as soon as a server asks for more scope, instead of waiting for `authorize()`. */
   autoRedirect?: boolean;
+  /**
+   * How `authorize()` steps up. `'popup'` (the default): the authorization server opens in a popup,
+   * the page stays as it is, and the worker holds the refused requests and answers them once the
+   * user allowed, so the MCP client sees no 401/403. A blocked popup falls back to the redirect.
+   * `'redirect'`: the page goes to the authorization server and comes back; refused calls are
+   * repeated through `onResume`. Auto-redirect always redirects (a popup needs the user's click).
+   */
+  stepUp?: 'popup' | 'redirect';
   strategy?: ScopeStrategy;
   workerUrl?: string;
   callbackPath?: string;
@@ -34,6 +42,10 @@ export interface McpAuthSnapshot {
   fatal?: string;
   /** Stored records the worker refused to use, and why (it carries on without them). */
   warnings: readonly string[];
+  /** Something the user should know about how an authorization went (e.g. a blocked popup). */
+  notice?: string;
+  /** How this window steps up (see the `stepUp` option). */
+  stepUp: 'popup' | 'redirect';
   /** The MCP servers the worker's own script trusts; undefined when it has no list. */
   trustedServers?: readonly string[];
 }
@@ -61,6 +73,8 @@ export class McpAuthError extends Error {
 }
 
 const KEEPALIVE_MS = 20_000;
+const POPUP_FEATURES = 'popup,width=520,height=720';
+const POPUP_WATCH_MS = 400;
 
 export class McpAuthClient {
   #options: McpAuthOptions;
@@ -72,11 +86,22 @@ export class McpAuthClient {
   #calls = 0;
   #clientId = '';
   #redirecting = new Set<string>();
+  #configureMessage: Extract<Parameters<WorkerChannel['request']>[0], { type: 'configure' }> | undefined;
+  /** Popups this window has open, per server, with what ends watching them. */
+  #popups = new Map<string, { window: Window; finish: () => void }>();
   #stop: Array<() => void> = [];
 
   constructor(options: McpAuthOptions) {
     this.#options = options;
-    this.#snapshot = { ready: false, servers: {}, inFlight: {}, strategy: options.strategy ?? 'union', autoRedirect: options.autoRedirect ?? false, warnings: [] };
+    this.#snapshot = {
+      ready: false,
+      servers: {},
+      inFlight: {},
+      strategy: options.strategy ?? 'union',
+      autoRedirect: options.autoRedirect ?? false,
+      warnings: [],
+      stepUp: options.stepUp ?? 'popup',
+    };
   }
 
   subscribe = (listener: () => void): (() => void) => {
@@ -113,7 +138,9 @@ export class McpAuthClient {
       throw error;
     }
     this.#stop.push(
-      this.#channel.onBroadcast(({ server }) => {
+      this.#channel.onBroadcast((message) => {
+        if (message.type === 'mcp-sw-auth:result') return this.#onResult(message.result);
+        const { server } = message;
         const last = server.timeline.at(-1)?.kind;
         // a grant or a failure ends whatever authorization another tab had under way
         const { [server.id]: _ended, ...others } = this.#snapshot.inFlight;
@@ -131,20 +158,44 @@ export class McpAuthClient {
     const config = { ...client, ...(strategy ? { strategy } : {}), ...(autoRedirect !== undefined ? { autoRedirect } : {}) };
     let result: FlowResult | undefined;
     try {
-      ({ result } = await this.#request({ type: 'configure', config, servers: this.#options.servers }));
+      this.#configureMessage = { type: 'configure', config, servers: this.#options.servers };
+      ({ result } = await this.#request({ ...this.#configureMessage, stepUp: this.#stepUp() }));
     } catch (error) {
       this.#set({ fatal: (error as Error).message });
       throw error;
     }
     const timer = setInterval(() => void this.#channel?.request({ type: 'ping' }).catch(() => undefined), KEEPALIVE_MS);
     this.#stop.push(() => clearInterval(timer));
-    this.#set({ ready: true, ...(result ? { lastResult: result } : {}) });
-    const server = result ? this.#snapshot.servers[result.serverId] : undefined;
-    if (result?.outcome === 'granted' && server) for (const resume of result.resumes) this.#options.onResume?.(resume, server);
+    this.#set({ ready: true });
+    if (result) this.#onResult(result);
+  }
+
+  #stepUp(): 'popup' | 'redirect' {
+    return this.#snapshot.stepUp;
+  }
+
+  /** Switches how this window steps up (see `stepUp`); the worker is told at once. */
+  async setStepUp(mode: 'popup' | 'redirect'): Promise<void> {
+    this.#set({ stepUp: mode });
+    if (this.#configureMessage) await this.#request({ ...this.#configureMessage, stepUp: mode });
+  }
+
+  /** An authorization this window started has ended (after the redirect back, or in its popup). */
+  #onResult(result: FlowResult): void {
+    this.#popups.get(result.serverId)?.finish();
+    this.#set({
+      lastResult: result,
+      ...(result.popupBlocked ? { notice: 'The browser blocked the authorization popup, so this window went to the authorization server instead.' } : {}),
+    });
+    const server = this.#snapshot.servers[result.serverId];
+    if (result.outcome !== 'granted' || !server) return;
+    this.#resumes.delete(result.serverId);
+    for (const resume of result.resumes) this.#options.onResume?.(resume, server);
   }
 
   stop(): void {
     for (const stop of this.#stop.splice(0)) stop();
+    for (const popup of this.#popups.values()) popup.finish();
   }
 
   /**
@@ -199,12 +250,19 @@ export class McpAuthClient {
   }
 
   /**
-   * Starts the PKCE redirect for everything the server has asked for so far. While another tab is
-   * at the authorization server for the same server, this tab waits for that grant instead
-   * (`inFlight` in the snapshot) unless `force` is set.
+   * Starts the authorization for everything the server has asked for so far: in a popup (opened
+   * here, within the user's click) or by a redirect, as `stepUp` says. While another tab is at the
+   * authorization server for the same server, this tab waits for that grant instead (`inFlight` in
+   * the snapshot) unless `force` is set.
    */
   async authorize(serverId: string, options: { force?: boolean } = {}): Promise<void> {
     if (this.#redirecting.has(serverId)) return;
+    // Opened before anything is awaited: a popup needs the user's gesture, which does not survive a
+    // round trip. None while another window is at the authorization server: one popup per server.
+    const elsewhere = this.#snapshot.servers[serverId]?.authorizing;
+    const waitForOther = elsewhere !== undefined && elsewhere.window !== this.#clientId && !options.force;
+    const wantsPopup = this.#stepUp() === 'popup' && !this.#snapshot.autoRedirect && !waitForOther;
+    const popup = wantsPopup ? this.#openPopup(serverId) : undefined;
     this.#redirecting.add(serverId);
     try {
       const resumes = [...(this.#resumes.get(serverId)?.values() ?? [])];
@@ -212,19 +270,64 @@ export class McpAuthClient {
         type: 'authorize',
         serverId,
         returnTo: location.href,
-        ...(resumes.length > 0 ? { resumes } : {}),
+        // after a popup this page is still here: its refused calls resume on the grant, in this window
+        ...(resumes.length > 0 && !popup ? { resumes } : {}),
         ...(options.force ? { force: true } : {}),
+        ...(popup ? { popup: true } : {}),
+        ...(wantsPopup && !popup ? { popupBlocked: true } : {}),
       });
-      if (reply.authorizationUrl) {
+      if (reply.authorizationUrl && popup) {
+        popup.location.href = reply.authorizationUrl;
+        this.#watchPopup(serverId, popup);
+      } else if (reply.authorizationUrl) {
         location.assign(reply.authorizationUrl);
         return; // the page is leaving: stay marked as redirecting
+      } else {
+        popup?.close();
+        if (reply.inFlight) this.#set({ inFlight: { ...this.#snapshot.inFlight, [serverId]: reply.inFlight.startedAt } });
       }
-      if (reply.inFlight) this.#set({ inFlight: { ...this.#snapshot.inFlight, [serverId]: reply.inFlight.startedAt } });
     } catch (error) {
+      popup?.close();
       this.#redirecting.delete(serverId);
       throw error;
     }
     this.#redirecting.delete(serverId);
+  }
+
+  /** A blank popup, or undefined when the browser blocked it: then the redirect takes over, and the page says so. */
+  #openPopup(serverId: string): Window | undefined {
+    const existing = this.#popups.get(serverId);
+    if (existing && !existing.window.closed) {
+      existing.window.focus();
+      return existing.window;
+    }
+    return window.open('', `mcp-sw-auth-${serverId}`, POPUP_FEATURES) ?? undefined;
+  }
+
+  /**
+   * Watches the popup until the worker reports the outcome. Closed first (the user gave up), the
+   * worker answers the held requests with their challenges, and the prompt stays.
+   */
+  #watchPopup(serverId: string, popup: Window): void {
+    this.#popups.get(serverId)?.finish();
+    const timer = setInterval(() => {
+      if (!popup.closed) return;
+      finish();
+      void this.#request({ type: 'release', serverId, reason: 'popup-closed' }).catch(() => undefined);
+    }, POPUP_WATCH_MS);
+    const finish = () => {
+      clearInterval(timer);
+      if (this.#popups.get(serverId)?.window === popup) this.#popups.delete(serverId);
+    };
+    this.#popups.set(serverId, { window: popup, finish });
+  }
+
+  /** The user does not want to authorize now: the worker answers the held requests with their challenges. */
+  async cancel(serverId: string): Promise<void> {
+    const popup = this.#popups.get(serverId);
+    popup?.finish();
+    popup?.window.close();
+    await this.#request({ type: 'release', serverId, reason: 'cancelled' });
   }
 
   async signOut(serverId: string): Promise<void> {
@@ -249,6 +352,6 @@ export class McpAuthClient {
   }
 
   dismissResult(): void {
-    this.#set({ lastResult: undefined });
+    this.#set({ lastResult: undefined, notice: undefined });
   }
 }

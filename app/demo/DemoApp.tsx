@@ -2,6 +2,9 @@ import type { McpSession } from '../core/mcp-session.ts';
 import { useMcpAuth, useMcpAuthClient } from '../react/McpAuthProvider.tsx';
 import { ServerCard } from './ServerCard.tsx';
 
+/** The user's choice of popup or redirect on this page (a UI preference, nothing secret). */
+export const STEP_UP_KEY = 'mcp-sw-auth-demo:step-up';
+
 export interface DemoServer {
   id: string;
   name: string;
@@ -32,10 +35,30 @@ export function DemoApp({ servers, sessions, issuer }: { servers: DemoServer[]; 
               Replace (v1 SDK bug)
             </button>
           </div>
+          <div className="segmented" role="radiogroup" aria-label="How to authorize">
+            {(['popup', 'redirect'] as const).map((mode) => (
+              <button
+                key={mode}
+                role="radio"
+                aria-checked={auth.stepUp === mode}
+                data-testid={`step-up-${mode}`}
+                className={auth.stepUp === mode ? 'on' : ''}
+                onClick={() => {
+                  localStorage.setItem(STEP_UP_KEY, mode);
+                  void client.setStepUp(mode);
+                }}
+              >
+                {mode === 'popup' ? 'Popup (page stays)' : 'Redirect'}
+              </button>
+            ))}
+          </div>
           <label className="toggle">
             <input type="checkbox" data-testid="auto-redirect" checked={auth.autoRedirect} onChange={(e) => void client.setAutoRedirect(e.target.checked)} />
             Redirect without asking
           </label>
+          <a className="small" href="/chat/" data-testid="chat-link">
+            Open the chat demo →
+          </a>
           <div className="counter" data-testid="auth-total">
             <strong>{total}</strong> authorization{total === 1 ? '' : 's'}
           </div>
@@ -49,6 +72,11 @@ export function DemoApp({ servers, sessions, issuer }: { servers: DemoServer[]; 
       {auth.fatal && (
         <p className="notice error" data-testid="fatal">
           {auth.fatal}
+        </p>
+      )}
+      {auth.notice && (
+        <p className="notice warn" data-testid="notice">
+          {auth.notice}
         </p>
       )}
       {auth.warnings.map((warning) => (

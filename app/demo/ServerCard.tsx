@@ -79,6 +79,11 @@ export function ServerCard({ server, session }: { server: DemoServer; session: M
               <p className="small">
                 The authorization will ask for <ScopeList scopes={view.server.pending.requested} />.
               </p>
+              {(view.server.held ?? 0) > 0 && (
+                <p className="small" data-testid={`held-${server.id}`}>
+                  {view.server.held === 1 ? 'The call waits' : `${view.server.held} calls wait`} for your answer: allow in the popup and it carries on.
+                </p>
+              )}
               <button data-testid={`authorize-${server.id}`} onClick={() => void view.authorize()}>
                 Authorize
               </button>

@@ -4,7 +4,7 @@ import { McpAuthClient } from '../core/auth-client.ts';
 import { McpSession } from '../core/mcp-session.ts';
 import { McpAuthProvider } from '../react/McpAuthProvider.tsx';
 import { isDemoAction, runAction } from './actions.ts';
-import { DemoApp, type DemoServer } from './DemoApp.tsx';
+import { DemoApp, STEP_UP_KEY, type DemoServer } from './DemoApp.tsx';
 import './demo.css';
 
 interface DemoConfig {
@@ -27,6 +27,8 @@ async function main(): Promise<void> {
   const sessions = new Map(config.servers.map((s) => [s.id, new McpSession(s.url)]));
   const client: McpAuthClient = new McpAuthClient({
     clientId: config.clientId,
+    // this page starts with the redirect, which shows every step; its switch keeps the choice here
+    stepUp: localStorage.getItem(STEP_UP_KEY) === 'popup' ? 'popup' : 'redirect',
     servers: config.servers.map(({ id, name, url }) => ({ id, name, url })),
     onResume: (resume) => {
       if (isDemoAction(resume)) void runAction(client, sessions, resume, true);

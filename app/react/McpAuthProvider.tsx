@@ -30,8 +30,15 @@ export interface McpServerView {
   authorizations: number;
   /** An authorization started in another window is under way; its grant will reach this tab too. */
   inFlightElsewhere: boolean;
+  /**
+   * The authorization the server waits for, if any: the operation that was refused, every scope it
+   * will ask for, those not granted yet, and how many requests the worker holds until it ends.
+   */
+  stepUp: { at: number; operation: string; requested: string[]; newScopes: string[]; held: number } | undefined;
   /** `force` starts a new authorization even while another tab has one under way. */
   authorize: (options?: { force?: boolean }) => Promise<void>;
+  /** Not now: the held requests are answered with their challenges. */
+  cancel: () => Promise<void>;
   signOut: () => Promise<void>;
 }
 
@@ -55,7 +62,15 @@ export function useMcpServer(serverId: string): McpServerView {
     timeline: server?.timeline ?? [],
     authorizations: server?.authorizations ?? 0,
     inFlightElsewhere: auth.inFlight[serverId] !== undefined,
+    stepUp: server?.pending && {
+      at: server.pending.at,
+      operation: server.pending.trigger.operation,
+      requested: server.pending.requested,
+      newScopes: server.pending.requested.filter((scope) => !server.granted.includes(scope)),
+      held: server.held ?? 0,
+    },
     authorize: (options) => client.authorize(serverId, options),
+    cancel: () => client.cancel(serverId),
     signOut: () => client.signOut(serverId),
   };
 }

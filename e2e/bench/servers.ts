@@ -3,7 +3,8 @@
 // routes on) and the app, served by `vite preview` from the bench's private build (not dist/, which
 // the browser tests and the demo use). run.ts starts two: one issuing bearer tokens
 // (MCP_SW_AUTH_DPOP=0; the direct side and the worker with bearer tokens) and one with DPoP on, as
-// the demo ships (the worker with DPoP-bound tokens).
+// the demo ships (the worker with DPoP-bound tokens). The app server also serves the no-op service
+// worker and its page under /noop/ (noop.ts), the floor the bench compares the worker with.
 //
 //   node e2e/bench/servers.ts <outDir> bearer|dpop      prints one JSON line {"ready":true,…} when listening
 //
@@ -15,6 +16,7 @@ import { startCalendarServer } from '../../servers/calendar.ts';
 import { demoConfig } from '../../servers/config.ts';
 import { startNotesServer } from '../../servers/notes.ts';
 import { demoConfigPlugin } from '../../servers/vite-plugin.ts';
+import { noopWorkerPlugin } from './noop.ts';
 
 export const BENCH_BASE_PORT = Number(process.env.MCP_SW_AUTH_BENCH_PORT ?? 4390);
 
@@ -51,7 +53,7 @@ if (import.meta.main) {
     configFile: join(import.meta.dirname, '..', '..', 'vite.config.ts'),
     logLevel: 'warn',
     build: { outDir },
-    plugins: [demoConfigPlugin(cfg)],
+    plugins: [noopWorkerPlugin(), demoConfigPlugin(cfg)],
     preview: { port: cfg.appPort, strictPort: true, host: 'localhost', open: false },
   });
   closers.push(() => app.close());

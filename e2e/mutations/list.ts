@@ -299,4 +299,27 @@ export const mutations: Mutation[] = [
     edits: [{ file: 'sw/sign-out.ts', find: "  const revocation = token ? await revoke(token) : 'nothing-to-revoke';", replace: "  const revocation = token && false ? await revoke(token) : 'nothing-to-revoke';" }],
     test: { kind: 'browser', file: 'e2e/hardening-policy.spec.ts', grep: 'revokes the tokens' },
   },
+
+  // --- issue 10: the popup step-up ------------------------------------------------------------------
+  {
+    id: 'held-not-resent',
+    finding: '10.1',
+    what: 'after the grant, held requests get their challenge instead of being sent again',
+    edits: [{ file: 'sw/holds.ts', find: "      if (reason !== 'granted') return held.resolve(held.challenge);", replace: '      return held.resolve(held.challenge);' }],
+    test: { kind: 'browser', file: 'e2e/popup.spec.ts', grep: 'growth in a popup' },
+  },
+  {
+    id: 'popup-in-every-tab',
+    finding: '10.2',
+    what: 'a second tab opens its own popup while another tab is at the authorization server',
+    edits: [{ file: 'app/core/auth-client.ts', find: "    const wantsPopup = this.#stepUp() === 'popup' && !this.#snapshot.autoRedirect && !waitForOther;", replace: "    const wantsPopup = this.#stepUp() === 'popup' && !this.#snapshot.autoRedirect && !!waitForOther === waitForOther;" }],
+    test: { kind: 'browser', file: 'e2e/popup.spec.ts', grep: 'two tabs, one popup' },
+  },
+  {
+    id: 'closed-popup-ignored',
+    finding: '10.1',
+    what: 'a closed popup leaves the held request waiting (until the timeout)',
+    edits: [{ file: 'app/core/auth-client.ts', find: "      void this.#request({ type: 'release', serverId, reason: 'popup-closed' }).catch(() => undefined);", replace: '' }],
+    test: { kind: 'browser', file: 'e2e/popup.spec.ts', grep: 'popup closed before the consent' },
+  },
 ];

@@ -8,18 +8,46 @@ import type { StoredFlow } from '../db.ts';
 import { authorizationServerFor } from '../discovery.ts';
 import { AuthError, toErrorInfo } from '../errors.ts';
 import { FLOW_LIFETIME_MS, takeFlow } from '../flows.ts';
+import { release } from '../holds.ts';
 import { applyError, applyGrant } from '../ledger.ts';
 import type { FlowResult } from '../messages.ts';
 import { exchangeCode, validateCallback } from '../oauth.ts';
 import { holdResult } from '../outcomes.ts';
 import { clientFor } from '../registration.ts';
-import { change, getConfig, getServer } from '../registry.ts';
+import { change, getConfig, getServer, rebroadcast } from '../registry.ts';
 import { installToken } from '../tokens.ts';
 
 declare const self: ServiceWorkerGlobalScope;
 
 function home(): string {
   return self.registration.scope;
+}
+
+const CLOSE_SCRIPT = 'window.close()';
+
+/**
+ * What a popup's callback gets: a page that says how it went and closes itself. Its own CSP allows
+ * exactly its one inline script (by hash), whatever the app's policy.
+ */
+async function popupPage(result: FlowResult): Promise<Response> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(CLOSE_SCRIPT)));
+  const hash = btoa(String.fromCharCode(...digest));
+  const text = result.outcome === 'granted' ? 'Authorization complete.' : 'Authorization did not complete; the app says why.';
+  const html = `<!doctype html><html lang="en"><meta charset="utf-8"><title>${text}</title><p>${text} You can close this window.</p><script>${CLOSE_SCRIPT}</script></html>`;
+  return new Response(html, {
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-security-policy': `default-src 'none'; script-src 'sha256-${hash}'`,
+      'referrer-policy': 'no-referrer',
+    },
+  });
+}
+
+/** The window that opened the popup learns the outcome from the worker, not from window.opener (COOP may sever it). */
+async function tellOpener(startedBy: string, result: FlowResult): Promise<void> {
+  const opener = await self.clients.get(startedBy);
+  opener?.postMessage({ type: 'mcp-sw-auth:result', result });
 }
 
 /** Where to send the user back: a URL of this app, never elsewhere. */
@@ -52,7 +80,7 @@ async function complete(flow: StoredFlow, callback: URL): Promise<FlowResult> {
   const token = await exchangeCode(flow, authorizationServer, client, params);
   installToken(server.id, token, 'any');
   await change(server.id, (r) => applyGrant(r, flow.requested, token.scopes, Date.now()));
-  return { serverId: server.id, at: Date.now(), outcome: 'granted', granted: [...token.scopes], resumes: flow.resumes };
+  return { serverId: server.id, at: Date.now(), outcome: 'granted', granted: [...token.scopes], resumes: flow.resumes, ...(flow.popupBlocked ? { popupBlocked: true } : {}) };
 }
 
 export async function handleCallback(event: FetchEvent): Promise<Response> {
@@ -88,7 +116,16 @@ async function answerCallback(event: FetchEvent): Promise<Response> {
   } catch (error) {
     const info = toErrorInfo(error, 'token_request_failed', 'Completing the authorization failed');
     await change(flow.serverId, (r) => applyError(r, info, Date.now(), flow.requested));
-    result = { serverId: flow.serverId, at: Date.now(), outcome: 'error', error: info, resumes: [] };
+    result = { serverId: flow.serverId, at: Date.now(), outcome: 'error', error: info, resumes: [], ...(flow.popupBlocked ? { popupBlocked: true } : {}) };
+  }
+  // Requests held for this server are answered (sent again with the new token, or with their
+  // challenge) before the popup's own page: a popup of the same site shares the opener's main thread,
+  // and the page the user waits on comes first. Not waiting longer than a moment for a burst.
+  const released = release(flow.serverId, result.outcome === 'granted' ? 'granted' : 'declined', () => rebroadcast(flow.serverId));
+  if (flow.display === 'popup') {
+    await Promise.race([released, new Promise((resolve) => setTimeout(resolve, 250))]);
+    await tellOpener(flow.startedBy, result);
+    return popupPage(result);
   }
   const returnTo = backInApp(flow.returnTo);
   holdResult(result, returnTo, event.resultingClientId);

@@ -4,9 +4,10 @@
 import * as oauth from 'oauth4webapi';
 import type { ServerRecord } from '../db.ts';
 import { dpopHandle, withNonceRetry } from '../dpop.ts';
-import { track } from '../in-flight.ts';
+import { hold, stepUpMode } from '../holds.ts';
+import { begin } from '../in-flight.ts';
 import { refresh, RefreshUnavailableError, usableToken } from '../refresh.ts';
-import { getServer } from '../registry.ts';
+import { getServer, rebroadcast } from '../registry.ts';
 import { onRefused } from '../step-up.ts';
 import type { TokenSet } from '../tokens.ts';
 import { isLoopback, isWithin } from '../urls.ts';
@@ -72,22 +73,39 @@ export function describeOperation(body: ArrayBuffer | undefined, method: string)
 const refused = (response: Response) => response.status === 401 || response.status === 403;
 
 export function handleMcpRequest(request: Request, serverId: string, clientId: string): Promise<Response> {
+  const settle = begin(serverId);
+  const answered = (async () => {
+    // JSON-RPC bodies are small; holding them lets the request be sent again after a refresh or a step-up.
+    const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.arrayBuffer();
+    return answer({ request, body, serverId, clientId, settle, holdable: true });
+  })();
   // The token could not be refreshed for want of the authorization server: a network error, as if
   // the MCP server were unreachable, rather than a consent the user does not need.
-  const answered = answer(request, serverId, clientId).catch((error: unknown) => {
-    if (error instanceof RefreshUnavailableError) return Response.error();
-    throw error;
-  });
-  return track(serverId, answered);
+  return answered
+    .catch((error: unknown) => {
+      if (error instanceof RefreshUnavailableError) return Response.error();
+      throw error;
+    })
+    .finally(settle);
 }
 
-async function answer(request: Request, serverId: string, clientId: string): Promise<Response> {
+interface Exchange {
+  request: Request;
+  body: ArrayBuffer | undefined;
+  serverId: string;
+  clientId: string;
+  /** Marks the request settled for a burst's wait (in-flight.ts): answered, or held. */
+  settle: () => void;
+  /** It may be held for a popup step-up (not when it is a held request sent again). */
+  holdable: boolean;
+}
+
+async function answer(exchange: Exchange): Promise<Response> {
+  const { request, body, serverId, clientId } = exchange;
   const server = getServer(serverId);
   if (!server) return fetch(request);
   const url = new URL(request.url);
   const tokenFor = (token: TokenSet | undefined) => (token && fits(token, server, url) ? token : undefined);
-  // JSON-RPC bodies are small; holding them lets the request be sent again after a refresh.
-  const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.arrayBuffer();
 
   let token = tokenFor(await usableToken(serverId));
   let response = await send(request, body, token);
@@ -108,8 +126,10 @@ async function answer(request: Request, serverId: string, clientId: string): Pro
     }
   }
   const operation = describeOperation(body, request.method);
+  let decision: Awaited<ReturnType<typeof onRefused>> | undefined;
   try {
-    if ((await onRefused(server, response, token, operation, clientId)) === 'resend') {
+    decision = await onRefused(server, response, token, operation, clientId);
+    if (decision === 'resend') {
       // the answer was about an older token than the one held now: one more try with the current one
       token = tokenFor(await usableToken(serverId));
       response = await send(request, body, token);
@@ -117,10 +137,18 @@ async function answer(request: Request, serverId: string, clientId: string): Pro
         if (token) token.accepted = true;
         return response;
       }
-      await onRefused(server, response, token, operation, clientId);
+      decision = await onRefused(server, response, token, operation, clientId);
     }
   } catch {
     // Recording the challenge failed (IndexedDB unavailable): the page still gets the server's answer.
+  }
+  if (decision === 'authorize' && exchange.holdable && stepUpMode(clientId) === 'popup') {
+    const resend = () => answer({ ...exchange, holdable: false, settle: () => undefined });
+    const held = hold(serverId, response, body?.byteLength ?? 0, resend, () => rebroadcast(serverId));
+    if (held) {
+      exchange.settle(); // its challenge is in the ledger: an authorization need not wait for it
+      return held;
+    }
   }
   return response;
 }
