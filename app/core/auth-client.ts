@@ -159,7 +159,10 @@ export class McpAuthClient {
     let result: FlowResult | undefined;
     try {
       this.#configureMessage = { type: 'configure', config, servers: this.#options.servers };
-      ({ result } = await this.#request({ ...this.#configureMessage, stepUp: this.#stepUp() }));
+      const told = this.#heldFor();
+      ({ result } = await this.#request({ ...this.#configureMessage, stepUp: told }));
+      // the stored auto-redirect choice is known only now
+      if (this.#heldFor() !== told) await this.#tellStepUp();
     } catch (error) {
       this.#set({ fatal: (error as Error).message });
       throw error;
@@ -174,10 +177,19 @@ export class McpAuthClient {
     return this.#snapshot.stepUp;
   }
 
+  /** What the worker is told: with auto-redirect on, the page leaves, so nothing is held for it. */
+  #heldFor(): 'popup' | 'redirect' {
+    return this.#snapshot.autoRedirect ? 'redirect' : this.#stepUp();
+  }
+
+  async #tellStepUp(): Promise<void> {
+    if (this.#configureMessage) await this.#request({ ...this.#configureMessage, stepUp: this.#heldFor() });
+  }
+
   /** Switches how this window steps up (see `stepUp`); the worker is told at once. */
   async setStepUp(mode: 'popup' | 'redirect'): Promise<void> {
     this.#set({ stepUp: mode });
-    if (this.#configureMessage) await this.#request({ ...this.#configureMessage, stepUp: mode });
+    await this.#tellStepUp();
   }
 
   /** An authorization this window started has ended (after the redirect back, or in its popup). */
@@ -344,6 +356,7 @@ export class McpAuthClient {
   async setAutoRedirect(autoRedirect: boolean): Promise<void> {
     this.#set({ autoRedirect });
     await this.#request({ type: 'set-preferences', preferences: { autoRedirect } });
+    await this.#tellStepUp();
   }
 
   /** Adds the outcome of a retried call to the server's timeline. */
