@@ -63,9 +63,8 @@ export default defineConfig({
     {
       // the fixture apps, as built by `npm run test:package`
       command: 'node e2e/fixtures/serve.ts',
-      url: `http://localhost:${FIXTURES[0].port}/`,
-      // serves 404s with a hint until the fixtures are built, so the url check accepts any answer
-      ignoreHTTPSErrors: true,
+      // answers 404s with a hint until the fixtures are built, so readiness has a path of its own
+      url: `http://localhost:${FIXTURES[0].port}/.serve-ready`,
       reuseExistingServer: false,
       timeout: 30_000,
       stdout: 'ignore',
