@@ -30,10 +30,10 @@ export default defineConfig({
   },
   webServer: [
     {
-      // the demo as it ships, plus the bench routes (servers/mcp-server.ts) for challenges no demo tool makes
+      // the demo in its locked build (a trusted-server list: MCP_SW_AUTH_TRUSTED=demo), plus the bench routes (servers/mcp-server.ts) for challenges no demo tool makes
       command: 'node servers/demo.ts',
       // the fixture apps that install the packed package (e2e/fixtures/) are served from origins of their own
-      env: { MCP_SW_AUTH_BASE_PORT: String(E2E_BASE_PORT), MCP_SW_AUTH_BENCH: '1', MCP_SW_AUTH_APP_ORIGINS: fixtureOrigins.join(',') },
+      env: { MCP_SW_AUTH_BASE_PORT: String(E2E_BASE_PORT), MCP_SW_AUTH_BENCH: '1', MCP_SW_AUTH_APP_ORIGINS: fixtureOrigins.join(','), MCP_SW_AUTH_TRUSTED: 'demo' },
       url: `http://localhost:${E2E_BASE_PORT}/demo-config.json`,
       reuseExistingServer: false,
       timeout: 120_000,
@@ -43,7 +43,7 @@ export default defineConfig({
     {
       // the same world with access tokens that expire within seconds, for the refresh tests
       command: 'node servers/demo.ts',
-      env: { MCP_SW_AUTH_BASE_PORT: String(E2E_BASE_PORT + 10), MCP_SW_AUTH_ACCESS_TOKEN_TTL: '12' },
+      env: { MCP_SW_AUTH_BASE_PORT: String(E2E_BASE_PORT + 10), MCP_SW_AUTH_ACCESS_TOKEN_TTL: '12', MCP_SW_AUTH_TRUSTED: 'demo' },
       url: `http://localhost:${E2E_BASE_PORT + 10}/demo-config.json`,
       reuseExistingServer: false,
       timeout: 120_000,
@@ -53,7 +53,7 @@ export default defineConfig({
     {
       // short-lived bearer tokens (DPoP off): what the worker keeps only in memory
       command: 'node servers/demo.ts',
-      env: { MCP_SW_AUTH_BASE_PORT: String(E2E_BASE_PORT + 20), MCP_SW_AUTH_ACCESS_TOKEN_TTL: '12', MCP_SW_AUTH_DPOP: '0' },
+      env: { MCP_SW_AUTH_BASE_PORT: String(E2E_BASE_PORT + 20), MCP_SW_AUTH_ACCESS_TOKEN_TTL: '12', MCP_SW_AUTH_DPOP: '0', MCP_SW_AUTH_TRUSTED: 'demo' },
       url: `http://localhost:${E2E_BASE_PORT + 20}/demo-config.json`,
       reuseExistingServer: false,
       timeout: 120_000,
@@ -71,7 +71,7 @@ export default defineConfig({
       stderr: 'pipe',
     },
     {
-      // a worker without a trusted-server list, as when people may add MCP servers of their own
+      // the demo as it ships: a worker without a trusted-server list, so people may add MCP servers of their own
       command: 'node servers/demo.ts',
       env: { MCP_SW_AUTH_BASE_PORT: String(E2E_BASE_PORT + 30), MCP_SW_AUTH_TRUSTED: 'off' },
       url: `http://localhost:${E2E_BASE_PORT + 30}/demo-config.json`,

@@ -4,12 +4,13 @@ import { expect, type BrowserContext, type Locator, type Page } from '@playwrigh
 import type { WorkerReply, WorkerRequest } from '../sw/messages.ts';
 import { demoConfig } from '../servers/config.ts';
 
+/** The locked build: its worker trusts only the two demo servers (MCP_SW_AUTH_TRUSTED=demo in playwright.config.ts). */
 export const world = demoConfig(Number(process.env.MCP_SW_AUTH_E2E_PORT ?? 4270));
 /** A second world whose access tokens live 12 s, for refresh tests (started by playwright.config.ts). */
 export const shortLivedWorld = demoConfig(world.basePort + 10);
 /** A third: 12 s tokens and DPoP off, so tokens are bearer tokens the worker keeps only in memory. */
 export const bearerWorld = { ...demoConfig(world.basePort + 20), dpop: false };
-/** A fourth: the demo as it ships, but its worker has no trusted-server list (extra servers may be registered). */
+/** A fourth: the demo as it ships, whose worker has no trusted-server list (people may add servers). */
 export const openWorld = { ...demoConfig(world.basePort + 30), trustedServers: undefined };
 export type World = typeof world;
 

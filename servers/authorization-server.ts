@@ -3,7 +3,7 @@
  * instance with
  *
  *  - one pre-registered public client (PKCE S256 required, no client secret),
- *  - RFC 8707 resource indicators for exactly the two MCP servers, each with its
+ *  - RFC 8707 resource indicators for exactly the configured MCP servers, each with its
  *    own scope list, issuing JWT access tokens whose `aud` is the MCP server URL,
  *  - refresh tokens without `offline_access` (rotated on every use, the
  *    oidc-provider default for public clients),
@@ -11,7 +11,10 @@
  *  - CORS for the app's origin on the token endpoint (discovery and JWKS are open),
  *  - small custom login and consent pages, consent asked once per new scope,
  *  - `GET /__log` / `POST /__log/reset` to observe authorization and token
- *    requests (never tokens, codes or verifiers).
+ *    requests (never tokens, codes or verifiers),
+ *  - optionally (`dynamicRegistration`), open Dynamic Client Registration (RFC 7591) for public
+ *    PKCE clients whose redirect URIs are under an app origin's `/oauth/callback`, with CORS for
+ *    the app origins on the registration endpoint (the Tasks world, servers/tasks.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -27,7 +30,43 @@ import Provider, {
   type KoaContextWithOIDC,
 } from 'oidc-provider';
 
-import { describeScope, resourceServers, type DemoConfig } from './config.ts';
+/** One resource server (MCP server) the authorization server issues tokens for. */
+export interface ResourceServerInfo {
+  /** Human-readable name, shown on the consent page. */
+  name: string;
+  /** Every scope of this resource, with the sentence the consent page shows for it. */
+  scopes: readonly { scope: string; description: string }[];
+}
+
+export interface AuthorizationServerConfig {
+  /** Issuer identifier (no trailing slash); its port is where the server listens unless `port` is given. */
+  issuer: string;
+  /**
+   * Every origin the app may be served from: the pre-registered client's redirect URIs are their
+   * `/oauth/callback`, and the token, revocation (and registration) endpoints answer them with CORS.
+   */
+  appOrigins: readonly string[];
+  /** The pre-registered public client, if any. */
+  clientId?: string;
+  /** Access-token lifetime in seconds. */
+  accessTokenTtl: number;
+  /** DPoP (RFC 9449): tokens bound to the client's key when it sends a proof; nonces required. */
+  dpop: boolean;
+  /** The resource servers this server issues tokens for, keyed by resource URL (the RFC 8707 indicator). */
+  resources: ReadonlyMap<string, ResourceServerInfo>;
+  /**
+   * Open Dynamic Client Registration (RFC 7591): any app origin's worker may register a public
+   * PKCE client (`token_endpoint_auth_method: none`), `web` or `native`, whose redirect URIs are
+   * `<app origin>/oauth/callback` or one path segment below it. Off by default.
+   */
+  dynamicRegistration?: boolean;
+  /**
+   * Appended to oidc-provider's cookie names (`_session`, `_interaction`, `_interaction_resume`).
+   * Cookies are per host, not per port: two authorization servers on localhost with the same names
+   * would overwrite each other's sessions (signing in at one signs you out of the other).
+   */
+  cookieSuffix?: string;
+}
 
 export interface AuthorizationLogEntry {
   /** ISO timestamp. */
@@ -73,18 +112,40 @@ export interface RevocationLogEntry {
   status: number;
 }
 
+/** One Dynamic Client Registration request (only with `dynamicRegistration`). */
+export interface RegistrationLogEntry {
+  at: string;
+  /** The `Origin` header of the request, when sent (a browser's worker sends its app's origin). */
+  origin?: string;
+  status: number;
+  /** The issued client_id, when registered. */
+  clientId?: string;
+  clientName?: string;
+  applicationType?: string;
+  redirectUris?: string[];
+  /** OAuth error code when refused. */
+  error?: string;
+  errorDescription?: string;
+}
+
 export interface AuthorizationServerLog {
   authorizations: AuthorizationLogEntry[];
   tokens: TokenLogEntry[];
   revocations: RevocationLogEntry[];
+  /** Present only when `dynamicRegistration` is on. */
+  registrations?: RegistrationLogEntry[];
 }
 
 export type AuthorizationServerEvent =
   | ({ kind: 'authorization' } & AuthorizationLogEntry)
-  | ({ kind: 'token' } & TokenLogEntry);
+  | ({ kind: 'token' } & TokenLogEntry)
+  | ({ kind: 'registration' } & RegistrationLogEntry);
 
 export interface AuthorizationServerOptions {
-  /** Called once per authorization request and once per token request (no secrets in it). */
+  /**
+   * Called once per authorization request, once per token request and once per registration request
+   * (no secrets in it).
+   */
   onEvent?: (event: AuthorizationServerEvent) => void;
   /** Listen on this port instead of the one in `cfg.issuer`. */
   port?: number;
@@ -102,10 +163,11 @@ export interface RunningAuthorizationServer {
 }
 
 export async function startAuthorizationServer(
-  cfg: DemoConfig,
+  cfg: AuthorizationServerConfig,
   options: AuthorizationServerOptions = {},
 ): Promise<RunningAuthorizationServer> {
-  const servers = resourceServers(cfg);
+  const servers = cfg.resources;
+  const dynamicRegistration = cfg.dynamicRegistration === true;
   // Interaction pages: no scripts, no framing; forms may only post here (and the redirect chain
   // after a form post may only end at the client's redirect URI).
   const HTML_HEADERS = {
@@ -114,27 +176,34 @@ export async function startAuthorizationServer(
     'x-frame-options': 'DENY',
     'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${cfg.appOrigins.join(' ')}; frame-ancestors 'none'`,
   };
-  const log: AuthorizationServerLog = { authorizations: [], tokens: [], revocations: [] };
+  const log: AuthorizationServerLog = { authorizations: [], tokens: [], revocations: [], ...(dynamicRegistration && { registrations: [] }) };
   /** interaction uid -> the authorization log entry that started it (to record the final outcome). */
   const entriesByInteraction = new Map<string, AuthorizationLogEntry>();
 
   const jwks = { keys: [await signingKey('ES256'), await signingKey('RS256')] };
 
   const configuration: Configuration = {
-    clients: [
-      {
-        client_id: cfg.clientId,
-        client_name: 'MCP service worker demo',
-        application_type: 'web',
-        token_endpoint_auth_method: 'none',
-        redirect_uris: cfg.appOrigins.map((origin) => `${origin}/oauth/callback`),
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-      },
-    ],
+    clients: cfg.clientId === undefined
+      ? []
+      : [
+          {
+            client_id: cfg.clientId,
+            client_name: 'MCP service worker demo',
+            application_type: 'web',
+            token_endpoint_auth_method: 'none',
+            redirect_uris: cfg.appOrigins.map((origin) => `${origin}/oauth/callback`),
+            grant_types: ['authorization_code', 'refresh_token'],
+            response_types: ['code'],
+          },
+        ],
     adapter: memoryAdapter(),
     jwks,
-    cookies: { keys: [randomBytes(32).toString('base64url'), randomBytes(32).toString('base64url')] },
+    cookies: {
+      keys: [randomBytes(32).toString('base64url'), randomBytes(32).toString('base64url')],
+      ...(cfg.cookieSuffix && {
+        names: { session: `_session${cfg.cookieSuffix}`, interaction: `_interaction${cfg.cookieSuffix}`, resume: `_interaction_resume${cfg.cookieSuffix}` },
+      }),
+    },
     findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
     interactions: {
       url: async (_ctx, interaction) => `/interaction/${interaction.uid}`,
@@ -142,7 +211,8 @@ export async function startAuthorizationServer(
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: true },
+      // a client may revoke only the tokens it was issued
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       // Sender-constrained tokens: a client that sends a DPoP proof gets tokens bound to its key, and
       // every proof must carry a nonce this server issued recently, so none can be signed in advance.
       dPoP: { enabled: cfg.dpop, nonceSecret: randomBytes(32), requireNonce: () => true },
@@ -154,7 +224,9 @@ export async function startAuthorizationServer(
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx, resourceIndicator, client) => {
           const server = servers.get(resourceIndicator);
-          if (!server || client.clientId !== cfg.clientId) {
+          // Every client is either the pre-registered one or, with dynamicRegistration, one that
+          // registered itself under an app origin's /oauth/callback.
+          if (!server || (client.clientId !== cfg.clientId && !dynamicRegistration)) {
             throw new errors.InvalidTarget(`unknown resource ${resourceIndicator}`);
           }
           return {
@@ -166,9 +238,37 @@ export async function startAuthorizationServer(
           };
         },
       },
+      ...(dynamicRegistration && {
+        // Open registration (no initial access token); no registration access token either, as the
+        // worker never reads or updates its registration (RFC 7592 management stays off).
+        registration: { enabled: true, initialAccessToken: false, issueRegistrationAccessToken: false },
+      }),
     },
-    // The service worker (origin = the app's origin) calls the token and revocation endpoints with fetch.
-    clientBasedCORS: (_ctx, origin, client) => cfg.appOrigins.includes(origin) && client.clientId === cfg.clientId,
+    // The service worker (origin = the app's origin) calls the token and revocation endpoints with
+    // fetch. A dynamically registered client is answered only on the app origin it registered for
+    // (the origin of its redirect URIs).
+    clientBasedCORS: (_ctx, origin, client) =>
+      cfg.appOrigins.includes(origin) &&
+      (client.clientId === cfg.clientId || (dynamicRegistration && client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) === true)),
+    ...(dynamicRegistration && {
+      // Every client is public: PKCE and no secret (also what the discovery document advertises).
+      clientAuthMethods: ['none'],
+      // What a registration that leaves these out gets (RFC 7591 §2 defaults would be a confidential
+      // client without refresh tokens).
+      clientDefaults: {
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+      },
+      // The only hook oidc-provider offers to validate standard metadata of a registration: listed
+      // properties go through `validator` (with a `ctx` for registration requests only).
+      extraClientMetadata: {
+        properties: ['redirect_uris', 'post_logout_redirect_uris', 'jwks_uri', 'sector_identifier_uri'],
+        validator: (ctx, key, value) => {
+          if (ctx) checkRegisteredUris(key, value, cfg.appOrigins);
+        },
+      },
+    }),
     // Refresh tokens for this client without requiring `offline_access`.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     ttl: {
@@ -203,6 +303,20 @@ export async function startAuthorizationServer(
   const authorizationPath = new URL(provider.urlFor('authorization')).pathname;
   const tokenPath = new URL(provider.urlFor('token')).pathname;
   const revocationPath = new URL(provider.urlFor('revocation')).pathname;
+  const registrationPath = dynamicRegistration ? new URL(provider.urlFor('registration')).pathname : undefined;
+
+  if (dynamicRegistration) {
+    // oidc-provider follows RFC 8252 §7.3: a native client's loopback redirect URI matches on any
+    // port. A client registered for one app origin must not be sent to another local port, so here a
+    // redirect URI must equal a registered one exactly (what web clients, the demo's among them, get).
+    const client = provider.Client.prototype;
+    client.redirectUriAllowed = function (this: typeof client, value: string) {
+      return this.redirectUris?.includes(value) === true;
+    };
+    client.postLogoutRedirectUriAllowed = function (this: typeof client, value: string) {
+      return this.postLogoutRedirectUris?.includes(value) === true;
+    };
+  }
 
   provider.on('grant.error', (ctx: KoaContextWithOIDC, error: { error_detail?: string }) => {
     (ctx.state as { grantError?: string }).grantError = error.error_detail;
@@ -218,6 +332,46 @@ export async function startAuthorizationServer(
   // Observability: record authorization and token requests (never codes, tokens or verifiers).
   provider.use(async (ctx, next) => {
     const method = ctx.method.toUpperCase();
+    if (registrationPath !== undefined && ctx.path === registrationPath) {
+      // oidc-provider gives the registration endpoint no CORS at all; the worker registers from its
+      // app's origin with fetch (a JSON POST, so the browser sends a preflight first).
+      const origin = ctx.get('origin');
+      const allowed = origin !== '' && cfg.appOrigins.includes(origin);
+      ctx.vary('Origin');
+      if (method === 'OPTIONS') {
+        if (allowed) {
+          ctx.set({
+            'access-control-allow-origin': origin,
+            'access-control-allow-methods': 'POST',
+            'access-control-allow-headers': 'Content-Type, Authorization',
+            'access-control-max-age': '600',
+          });
+        }
+        ctx.status = 204;
+        return;
+      }
+      if (method !== 'POST') return next();
+      const entry: RegistrationLogEntry = { at: new Date().toISOString(), status: 0 };
+      try {
+        await next();
+      } finally {
+        if (allowed) ctx.set({ 'access-control-allow-origin': origin, 'access-control-expose-headers': 'WWW-Authenticate' });
+        const body = (ctx.body ?? {}) as Record<string, unknown>;
+        entry.status = ctx.status;
+        assignDefined(entry, {
+          origin: origin || undefined,
+          clientId: str(body.client_id),
+          clientName: str(body.client_name),
+          applicationType: str(body.application_type),
+          redirectUris: Array.isArray(body.redirect_uris) ? body.redirect_uris.map(String) : undefined,
+          error: str(body.error),
+          errorDescription: str(body.error_description),
+        });
+        log.registrations?.push(entry);
+        options.onEvent?.({ kind: 'registration', ...entry });
+      }
+      return;
+    }
     if (ctx.path === authorizationPath && (method === 'GET' || method === 'POST')) {
       const q = ctx.query;
       const entry: AuthorizationLogEntry = { at: new Date().toISOString() };
@@ -425,7 +579,7 @@ export async function startAuthorizationServer(
   interface RequestedResource {
     resource: string;
     name: string;
-    requested: { scope: string; isNew: boolean }[];
+    requested: { scope: string; description: string; isNew: boolean }[];
   }
 
   /** For each requested resource: the requested scopes it knows, each marked new or already granted. */
@@ -440,9 +594,8 @@ export async function startAuthorizationServer(
       const server = servers.get(resource);
       const granted = new Set((existing?.getResourceScope(resource) ?? '').split(' ').filter(Boolean));
       const requested = (server?.scopes ?? [])
-        .map((s) => s.scope)
-        .filter((s) => scopes.has(s))
-        .map((scope) => ({ scope, isNew: !granted.has(scope) }));
+        .filter((s) => scopes.has(s.scope))
+        .map(({ scope, description }) => ({ scope, description, isNew: !granted.has(scope) }));
       return { resource, name: server?.name ?? resource, requested };
     });
   }
@@ -471,7 +624,7 @@ export async function startAuthorizationServer(
               .map(
                 (s) =>
                   `<li class="scope" data-state="${s.isNew ? 'new' : 'granted'}" data-note="${esc(
-                    `${describeScope(s.scope) ?? ''} · ${s.isNew ? 'new' : 'already granted'}`,
+                    `${s.description} · ${s.isNew ? 'new' : 'already granted'}`,
                   )}">${esc(s.scope)}</li>`,
               )
               .join('')}
@@ -497,6 +650,7 @@ export async function startAuthorizationServer(
     log.authorizations.length = 0;
     log.tokens.length = 0;
     log.revocations.length = 0;
+    if (log.registrations) log.registrations.length = 0;
     entriesByInteraction.clear();
   }
 
@@ -523,6 +677,35 @@ export async function startAuthorizationServer(
         httpServer.closeAllConnections();
       }),
   };
+}
+
+/**
+ * Client metadata a dynamic registration may carry (oidc-provider validates the rest): each redirect
+ * URI is `<app origin>/oauth/callback` or one path segment below it (the worker registers
+ * `/oauth/callback/<authorization server>`), without query, fragment or user info, so that this
+ * server never sends a code or an error anywhere but to an app it serves. Post-logout redirect URIs
+ * must be on an app origin. URIs this server would fetch (jwks_uri, sector_identifier_uri) are refused.
+ */
+function checkRegisteredUris(key: string, value: unknown, appOrigins: readonly string[]): void {
+  if (value === undefined) return;
+  if (key === 'jwks_uri' || key === 'sector_identifier_uri') {
+    throw new errors.InvalidClientMetadata(`${key} is not supported by this server`);
+  }
+  // Not an array: oidc-provider's own checks refuse it.
+  if (!Array.isArray(value)) return;
+  for (const uri of value) {
+    const url = typeof uri === 'string' ? URL.parse(uri) : null;
+    const onAppOrigin = url !== null && appOrigins.includes(url.origin) && url.username === '' && url.password === '';
+    if (key === 'redirect_uris') {
+      if (!onAppOrigin || url.search !== '' || url.hash !== '' || !/^\/oauth\/callback(?:\/[^/]+)?$/.test(url.pathname)) {
+        throw new errors.InvalidClientMetadata(
+          `redirect_uris must be ${appOrigins.map((o) => `${o}/oauth/callback`).join(' or ')}, or one path segment below it; ${JSON.stringify(uri)} is not`,
+        );
+      }
+    } else if (!onAppOrigin) {
+      throw new errors.InvalidClientMetadata(`${key} must be on ${appOrigins.join(' or ')}; ${JSON.stringify(uri)} is not`);
+    }
+  }
 }
 
 async function signingKey(alg: 'ES256' | 'RS256') {

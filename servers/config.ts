@@ -9,6 +9,8 @@
  *   base + 3 the Calendar MCP server           http://localhost:<base+3>/mcp
  */
 
+import type { AuthorizationServerConfig } from './authorization-server.ts';
+
 export interface ScopeInfo {
   /** The OAuth scope string, e.g. `notes:write`. */
   scope: string;
@@ -19,8 +21,8 @@ export interface ScopeInfo {
 }
 
 export interface ServerScopes {
-  /** Stable id of the server, also used by the app (`notes`, `calendar`). */
-  id: 'notes' | 'calendar';
+  /** Stable id of the server, also used by the app (`notes`, `calendar`; `tasks` is servers/tasks.ts's own world). */
+  id: 'notes' | 'calendar' | 'tasks';
   /** Human-readable name. */
   name: string;
   /** The scope needed to connect at all (initialize, tools/list). */
@@ -92,8 +94,9 @@ export interface DemoConfig {
   /** DPoP (RFC 9449) at the authorization server: tokens bound to the client's key. Off with MCP_SW_AUTH_DPOP=0. */
   dpop: boolean;
   /**
-   * The MCP servers the app's worker trusts (compiled into the /sw.js it serves): the demo's two.
-   * MCP_SW_AUTH_TRUSTED=off serves a worker without a list, which registers any server.
+   * The MCP servers the app's worker trusts (compiled into the /sw.js it serves). By default none:
+   * the demo lets people add MCP servers of their own. MCP_SW_AUTH_TRUSTED=demo serves the locked
+   * build a production app with fixed servers should ship: it trusts the demo's two and refuses any other.
    */
   trustedServers: string[] | undefined;
 }
@@ -127,7 +130,7 @@ export function demoConfig(basePort = Number(process.env.MCP_SW_AUTH_BASE_PORT ?
     redirectUri: `${appOrigin}/oauth/callback`,
     accessTokenTtl,
     dpop: process.env.MCP_SW_AUTH_DPOP !== '0',
-    trustedServers: process.env.MCP_SW_AUTH_TRUSTED === 'off' ? undefined : [`http://localhost:${notesPort}/mcp`, `http://localhost:${calendarPort}/mcp`],
+    trustedServers: process.env.MCP_SW_AUTH_TRUSTED === 'demo' ? [`http://localhost:${notesPort}/mcp`, `http://localhost:${calendarPort}/mcp`] : undefined,
   };
 }
 
@@ -137,6 +140,19 @@ export function resourceServers(cfg: DemoConfig): Map<string, ServerScopes> {
     [cfg.notesUrl, NOTES_SCOPES],
     [cfg.calendarUrl, CALENDAR_SCOPES],
   ]);
+}
+
+/** The demo's authorization server: the pre-registered client, Notes and Calendar, no dynamic registration. */
+export function authorizationServerConfig(cfg: DemoConfig): AuthorizationServerConfig {
+  return {
+    issuer: cfg.issuer,
+    appOrigins: cfg.appOrigins,
+    clientId: cfg.clientId,
+    accessTokenTtl: cfg.accessTokenTtl,
+    dpop: cfg.dpop,
+    resources: resourceServers(cfg),
+    dynamicRegistration: false,
+  };
 }
 
 /** The document the app fetches at `GET /demo-config.json` to learn where everything is. */

@@ -17,7 +17,7 @@ import type { PreviewServer } from 'vite';
 
 import { startAuthorizationServer, type AuthorizationServerEvent } from './authorization-server.ts';
 import { startCalendarServer } from './calendar.ts';
-import { CALENDAR_SCOPES, demoConfig, NOTES_SCOPES } from './config.ts';
+import { authorizationServerConfig, CALENDAR_SCOPES, demoConfig, NOTES_SCOPES } from './config.ts';
 import type { McpRequestLogEntry } from './mcp-server.ts';
 import { startNotesServer } from './notes.ts';
 import { demoConfigPlugin } from './vite-plugin.ts';
@@ -49,6 +49,7 @@ const serverName = (url: string | undefined) =>
 
 function logAuthorizationServer(event: AuthorizationServerEvent): void {
   const time = event.at.slice(11, 19);
+  if (event.kind === 'registration') return; // the demo's server has no dynamic registration
   if (event.kind === 'authorization') {
     const resource = Array.isArray(event.resource) ? event.resource.map(serverName).join(', ') : serverName(event.resource);
     const outcome = event.outcome === 'error' ? `error ${event.error ?? ''}`.trim() : event.outcome === 'code' ? 'no page needed' : `${event.outcome} page`;
@@ -118,7 +119,7 @@ process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
 try {
-  const as = await startAuthorizationServer(cfg, { onEvent: logAuthorizationServer });
+  const as = await startAuthorizationServer(authorizationServerConfig(cfg), { onEvent: logAuthorizationServer });
   closers.push(as.close);
   const notes = await startNotesServer(cfg, { onRequest: logMcp('notes') });
   closers.push(notes.close);

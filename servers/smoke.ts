@@ -3,18 +3,25 @@
  * starts the authorization server and both MCP servers on a test base port and drives real
  * authorization-code + PKCE flows through the login and consent pages with a manual cookie jar.
  *
+ * Then the Tasks world (servers/tasks.ts), an MCP server with its own authorization server, on a
+ * free port pair: discovery and Dynamic Client Registration with oauth4webapi, as the worker does
+ * them, CORS for the app's origin, and a DPoP-bound authorization code flow through its pages.
+ *
  *   node servers/smoke.ts            (base port 4370, or MCP_SW_AUTH_SMOKE_BASE_PORT)
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
+import * as oauth from 'oauth4webapi';
 
 import { startAuthorizationServer } from './authorization-server.ts';
 import { startCalendarServer } from './calendar.ts';
-import { demoConfig, type DemoConfig } from './config.ts';
+import { authorizationServerConfig, demoConfig, type DemoConfig } from './config.ts';
 import { CookieJar } from './cookie-jar.ts';
 import { startNotesServer } from './notes.ts';
+import { startTasksWorld } from './tasks.ts';
 
 const cfg = demoConfig(Number(process.env.MCP_SW_AUTH_SMOKE_BASE_PORT ?? 4370));
 
@@ -81,15 +88,23 @@ async function authorize(
     username = 'alice',
     pkce = true,
     config = cfg,
-  }: { decision?: 'allow' | 'deny'; username?: string; pkce?: boolean; config?: DemoConfig } = {},
+    client = config,
+  }: {
+    decision?: 'allow' | 'deny';
+    username?: string;
+    pkce?: boolean;
+    config?: DemoConfig;
+    /** Another client than the demo's pre-registered one (e.g. a dynamically registered one). */
+    client?: { clientId: string; redirectUri: string };
+  } = {},
 ): Promise<AuthorizeResult> {
   const codeVerifier = randomBytes(32).toString('base64url');
   const state = randomBytes(12).toString('base64url');
   const url = new URL(as.authorization_endpoint);
   url.search = new URLSearchParams({
     response_type: 'code',
-    client_id: config.clientId,
-    redirect_uri: config.redirectUri,
+    client_id: client.clientId,
+    redirect_uri: client.redirectUri,
     scope,
     resource,
     state,
@@ -106,7 +121,7 @@ async function authorize(
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location) {
       const next = new URL(location, response.url || url);
-      if (next.href.startsWith(config.redirectUri)) {
+      if (next.href.startsWith(client.redirectUri)) {
         return { callback: next.searchParams, codeVerifier, state, pages, ...(consentHtml && { consentHtml }) };
       }
       response = await browse(next);
@@ -139,6 +154,21 @@ async function authorize(
     throw new Error(`unexpected page at ${current}: ${html.slice(0, 300)}`);
   }
   throw new Error('too many redirects');
+}
+
+/** One authorization request with the browser's cookies, answer not followed (to see refusals). */
+async function authorizeRaw(as: oauth.AuthorizationServer, clientId: string, redirectUri: string): Promise<Response> {
+  const url = new URL(as.authorization_endpoint ?? '');
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    scope: 'tasks:read',
+    state: 'x',
+    code_challenge: createHash('sha256').update('v'.repeat(43)).digest('base64url'),
+    code_challenge_method: 'S256',
+  }).toString();
+  return browse(url);
 }
 
 interface TokenResponse {
@@ -213,8 +243,46 @@ function textOf(result: unknown): string {
   return content.map((c) => c.text ?? '').join('\n');
 }
 
+/** A port p such that p and p + 1 are both free (the Tasks world takes two), chosen by the OS. */
+async function freePortPair(): Promise<number> {
+  const listen = (port: number) =>
+    new Promise<ReturnType<typeof createServer> | undefined>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(undefined));
+      server.listen(port, 'localhost', () => resolve(server));
+    });
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const first = await listen(0);
+    if (!first) continue;
+    const port = (first.address() as { port: number }).port;
+    const second = port < 65535 ? await listen(port + 1) : undefined;
+    await Promise.all([first, second].map((server) => server && new Promise((resolve) => server.close(resolve))));
+    if (second) return port;
+  }
+  throw new Error('no free port pair');
+}
+
+/** The JSON-RPC result of an MCP answer, plain JSON or one SSE message. */
+async function rpcResult(response: Response): Promise<{ result?: unknown; error?: unknown }> {
+  const body = await response.text();
+  const data = (response.headers.get('content-type') ?? '').startsWith('text/event-stream')
+    ? body.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('')
+    : body;
+  return JSON.parse(data) as { result?: unknown; error?: unknown };
+}
+
+/** Runs an oauth4webapi request once more when the server asked for a (new) DPoP nonce. */
+async function withDpopNonce<T>(attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await attempt();
+  } catch (error) {
+    if (oauth.isDPoPNonceError(error)) return attempt();
+    throw error;
+  }
+}
+
 // --- the test ---------------------------------------------------------------------------------
-const as = await startAuthorizationServer(cfg);
+const as = await startAuthorizationServer(authorizationServerConfig(cfg));
 const notes = await startNotesServer(cfg);
 const calendar = await startCalendarServer(cfg);
 console.log(`AS ${as.url}  notes ${notes.url}  calendar ${calendar.url}`);
@@ -404,7 +472,7 @@ try {
 
   section('7. access-token expiry (second world, token TTL 1s)');
   const shortCfg = { ...demoConfig(cfg.basePort + 10), accessTokenTtl: 1 };
-  const shortAs = await startAuthorizationServer(shortCfg);
+  const shortAs = await startAuthorizationServer(authorizationServerConfig(shortCfg));
   const shortNotes = await startNotesServer(shortCfg);
   try {
     const shortMeta = (await (await fetch(`${shortCfg.issuer}/.well-known/oauth-authorization-server`)).json()) as AsMetadata;
@@ -424,6 +492,158 @@ try {
     check("another AS's token → 401 at the first world's notes", otherIssuer.status === 401, otherIssuer.status);
   } finally {
     await Promise.all([shortAs.close(), shortNotes.close()]);
+  }
+
+  section('8. the Tasks world: its own authorization server, dynamic client registration (oauth4webapi)');
+  const tasksPort = await freePortPair();
+  const appOrigin = cfg.appOrigin;
+  const otherAppOrigin = `http://localhost:${cfg.basePort + 9}`;
+  // a fresh session at the demo AS (section 7's second demo AS, with the same cookie names, replaced it)
+  await authorize(asMeta, 'notes:read', cfg.notesUrl);
+  const tasks = await startTasksWorld({ port: tasksPort, appOrigins: [appOrigin, otherAppOrigin], dpop: true });
+  try {
+    const insecure = { [oauth.allowInsecureRequests]: true } as const;
+    check('issuer and MCP URL on the port pair', tasks.issuer === `http://localhost:${tasksPort}` && tasks.mcpUrl === `http://localhost:${tasksPort + 1}/mcp`, { issuer: tasks.issuer, mcpUrl: tasks.mcpUrl });
+
+    const unauthTasks = await rpc(tasks.mcpUrl, 'initialize', initializeParams, undefined, { origin: appOrigin });
+    const tasksChallenge = parseChallenge(unauthTasks.headers.get('www-authenticate'));
+    check('initialize without a token → 401 scope="tasks:read"', unauthTasks.status === 401 && tasksChallenge?.scope === 'tasks:read', { status: unauthTasks.status, tasksChallenge });
+    check('401 readable from the app origin', unauthTasks.headers.get('access-control-allow-origin') === appOrigin);
+    check('resource_metadata points at the Tasks PRM', tasksChallenge?.resource_metadata === `http://localhost:${tasksPort + 1}/.well-known/oauth-protected-resource/mcp`, tasksChallenge?.resource_metadata);
+
+    const rs = await oauth.processResourceDiscoveryResponse(new URL(tasks.mcpUrl), await fetch(tasksChallenge?.resource_metadata ?? ''));
+    check('PRM resource = Tasks MCP URL, authorization_servers = [Tasks issuer]', rs.resource === tasks.mcpUrl && JSON.stringify(rs.authorization_servers) === JSON.stringify([tasks.issuer]), rs);
+    check('PRM scopes_supported', JSON.stringify(rs.scopes_supported) === '["tasks:read","tasks:write","tasks:delete"]', rs.scopes_supported);
+    const issuerUrl = new URL(rs.authorization_servers?.[0] ?? '');
+    const tasksAs = await oauth.processDiscoveryResponse(issuerUrl, await oauth.discoveryRequest(issuerUrl, { algorithm: 'oauth2', ...insecure }));
+    check('AS metadata: issuer, registration_endpoint', tasksAs.issuer === tasks.issuer && tasksAs.registration_endpoint === `${tasks.issuer}/reg`, { issuer: tasksAs.issuer, registration_endpoint: tasksAs.registration_endpoint });
+    check('AS metadata: only public clients (token_endpoint_auth_methods_supported = [none])', JSON.stringify(tasksAs.token_endpoint_auth_methods_supported) === '["none"]', tasksAs.token_endpoint_auth_methods_supported);
+    check('AS metadata: PKCE S256, RFC 9207 iss, DPoP', tasksAs.code_challenge_methods_supported?.includes('S256') === true && tasksAs.authorization_response_iss_parameter_supported === true && (tasksAs.dpop_signing_alg_values_supported?.length ?? 0) > 0);
+
+    const registrationEndpoint = tasksAs.registration_endpoint ?? '';
+    const regPreflight = await fetch(registrationEndpoint, { method: 'OPTIONS', headers: { origin: appOrigin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    check('registration preflight from the app origin → 204 + CORS', regPreflight.status === 204 && regPreflight.headers.get('access-control-allow-origin') === appOrigin && /POST/.test(regPreflight.headers.get('access-control-allow-methods') ?? '') && /content-type/i.test(regPreflight.headers.get('access-control-allow-headers') ?? ''), { status: regPreflight.status, headers: Object.fromEntries(regPreflight.headers) });
+    const foreignPreflight = await fetch(registrationEndpoint, { method: 'OPTIONS', headers: { origin: 'http://evil.localhost:1', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    check('registration preflight from a foreign origin gets no CORS', foreignPreflight.headers.get('access-control-allow-origin') === null);
+
+    // exactly what sw/registration.ts register() sends, for a worker at appOrigin
+    const redirectUri = `${appOrigin}/oauth/callback/${encodeURIComponent(issuerUrl.host)}`;
+    const registration = await oauth.dynamicClientRegistrationRequest(
+      tasksAs,
+      {
+        redirect_uris: [redirectUri],
+        client_name: 'Smoke test',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'none',
+        application_type: 'native',
+      },
+      { ...insecure, headers: { origin: appOrigin } },
+    );
+    check('registration answer readable from the app origin (CORS)', registration.headers.get('access-control-allow-origin') === appOrigin, Object.fromEntries(registration.headers));
+    const registered = await oauth.processDynamicClientRegistrationResponse(registration);
+    console.log(`      (registered: ${JSON.stringify(registered)})`);
+    check('registered: 201, a client_id, public native client, our redirect URI', registration.status === 201 && typeof registered.client_id === 'string' && registered.token_endpoint_auth_method === 'none' && registered.application_type === 'native' && JSON.stringify(registered.redirect_uris) === JSON.stringify([redirectUri]), registered);
+    check('no client secret, no registration access token', !('client_secret' in registered) && !('registration_access_token' in registered));
+    const webClient = await oauth.processDynamicClientRegistrationResponse(
+      await oauth.dynamicClientRegistrationRequest(tasksAs, { redirect_uris: [`${otherAppOrigin}/oauth/callback`], application_type: 'web' }, insecure),
+    );
+    check('a minimal web registration gets public-client defaults', webClient.token_endpoint_auth_method === 'none' && JSON.stringify(webClient.grant_types) === '["authorization_code","refresh_token"]', webClient);
+
+    const refused: [string, Record<string, unknown>, string][] = [
+      ['a foreign origin', { redirect_uris: ['https://evil.example/oauth/callback'] }, 'invalid_redirect_uri'],
+      ['another loopback port', { redirect_uris: ['http://localhost:1/oauth/callback'], application_type: 'native' }, 'invalid_redirect_uri'],
+      ['another path of the app origin', { redirect_uris: [`${appOrigin}/somewhere/else`] }, 'invalid_redirect_uri'],
+      ['two segments below /oauth/callback', { redirect_uris: [`${appOrigin}/oauth/callback/a/b`] }, 'invalid_redirect_uri'],
+      ['a query', { redirect_uris: [`${appOrigin}/oauth/callback?next=https://evil.example`] }, 'invalid_redirect_uri'],
+      ['a post-logout redirect elsewhere', { redirect_uris: [redirectUri], post_logout_redirect_uris: ['https://evil.example/'] }, 'invalid_client_metadata'],
+      ['a confidential client', { redirect_uris: [redirectUri], token_endpoint_auth_method: 'client_secret_basic' }, 'invalid_client_metadata'],
+    ];
+    for (const [what, metadata, error] of refused) {
+      const response = await fetch(registrationEndpoint, { method: 'POST', headers: { 'content-type': 'application/json', origin: appOrigin }, body: JSON.stringify(metadata) });
+      const body = (await response.json()) as { error?: string; error_description?: string };
+      check(`registration with ${what} → 400 ${error}`, response.status === 400 && body.error === error && response.headers.get('access-control-allow-origin') === appOrigin, { status: response.status, body });
+      if (what === 'a foreign origin') console.log(`      (${body.error}: ${body.error_description})`);
+    }
+
+    const tasksClient = { clientId: registered.client_id, redirectUri };
+    const otherPort = await authorizeRaw(tasksAs, registered.client_id, `http://localhost:${cfg.basePort + 8}/oauth/callback/${encodeURIComponent(issuerUrl.host)}`);
+    check('native client, same path on another loopback port → 400 page, no redirect', otherPort.status === 400 && otherPort.headers.get('location') === null, otherPort.status);
+
+    const client: oauth.Client = { client_id: registered.client_id, token_endpoint_auth_method: 'none' };
+    const dpop = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
+    const codeGrant = async (result: AuthorizeResult) => {
+      const params = oauth.validateAuthResponse(tasksAs, client, result.callback, result.state);
+      return withDpopNonce(async () => {
+        const response = await oauth.authorizationCodeGrantRequest(tasksAs, client, oauth.None(), params, redirectUri, result.codeVerifier, {
+          ...insecure,
+          DPoP: dpop,
+          headers: { origin: appOrigin },
+          additionalParameters: { resource: tasks.mcpUrl },
+        });
+        const cors = response.headers.get('access-control-allow-origin');
+        return { cors, ...(await oauth.processAuthorizationCodeResponse(tasksAs, client, response)) };
+      });
+    };
+    const mcpCall = (token: string, method: string, params: unknown) =>
+      withDpopNonce(() =>
+        oauth.protectedResourceRequest(
+          token,
+          'POST',
+          new URL(tasks.mcpUrl),
+          new Headers({ 'content-type': 'application/json', accept: 'application/json, text/event-stream', origin: appOrigin }),
+          JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+          { ...insecure, DPoP: dpop },
+        ),
+      );
+
+    const tasksRead = await authorize(tasksAs as AsMetadata, 'tasks:read', tasks.mcpUrl, { client: tasksClient });
+    check('Tasks AS: login page then consent page', JSON.stringify(tasksRead.pages) === '["login","consent"]', tasksRead.pages);
+    check('consent lists tasks:read as new', JSON.stringify(consentScopes(tasksRead.consentHtml)) === '{"tasks:read":"new"}', consentScopes(tasksRead.consentHtml));
+    check('consent names the registered client', tasksRead.consentHtml?.includes('<strong>Smoke test</strong>') === true);
+    const readGrant = await codeGrant(tasksRead);
+    check('code → DPoP-bound token for the Tasks MCP server', readGrant.token_type === 'dpop' && decodeJwt(readGrant.access_token).aud === tasks.mcpUrl && readGrant.scope === 'tasks:read' && typeof (decodeJwt(readGrant.access_token).cnf as { jkt?: unknown } | undefined)?.jkt === 'string', { token_type: readGrant.token_type, scope: readGrant.scope });
+    check('token endpoint CORS for the registered app origin', readGrant.cors === appOrigin, readGrant.cors);
+    check('refresh token issued', typeof readGrant.refresh_token === 'string');
+    const foreignToken = await fetch(tasksAs.token_endpoint ?? '', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: otherAppOrigin },
+      body: new URLSearchParams({ client_id: registered.client_id, grant_type: 'refresh_token', refresh_token: readGrant.refresh_token ?? '' }),
+    });
+    check("another app origin cannot use this client at the token endpoint", foreignToken.status === 400 && foreignToken.headers.get('access-control-allow-origin') === null, foreignToken.status);
+
+    const listed = await rpcResult(await mcpCall(readGrant.access_token, 'tools/call', { name: 'list-tasks', arguments: {} }));
+    check('list-tasks with the DPoP-bound token', textOf(listed.result).includes('#2 Add a task of your own'), listed);
+    const toolNames = ((await rpcResult(await mcpCall(readGrant.access_token, 'tools/list', {}))).result as { tools?: { name: string }[] } | undefined)?.tools?.map((t) => t.name);
+    check('tools/list', JSON.stringify(toolNames) === '["list-tasks","add-task","complete-task","clear-done"]', toolNames);
+    let stepUp: unknown;
+    try {
+      await mcpCall(readGrant.access_token, 'tools/call', { name: 'add-task', arguments: { title: '' } });
+    } catch (error) {
+      stepUp = error;
+    }
+    const stepUpChallenge = stepUp instanceof oauth.WWWAuthenticateChallengeError ? stepUp.cause[0] : undefined;
+    check('add-task → 403 insufficient_scope scope="tasks:write"', stepUpChallenge?.parameters.error === 'insufficient_scope' && stepUpChallenge.parameters.scope === 'tasks:write', stepUpChallenge ?? String(stepUp));
+
+    const tasksWrite = await authorize(tasksAs as AsMetadata, 'tasks:read tasks:write', tasks.mcpUrl, { client: tasksClient });
+    check('step-up: one consent, tasks:write new', JSON.stringify(tasksWrite.pages) === '["consent"]' && JSON.stringify(consentScopes(tasksWrite.consentHtml)) === '{"tasks:read":"granted","tasks:write":"new"}', { pages: tasksWrite.pages, scopes: consentScopes(tasksWrite.consentHtml) });
+    const writeGrant = await codeGrant(tasksWrite);
+    const added = await rpcResult(await mcpCall(writeGrant.access_token, 'tools/call', { name: 'add-task', arguments: { title: '' } }));
+    check("add-task with an empty title (the generic form's '') → Untitled task", textOf(added.result) === 'Added task #3: Untitled task', added);
+    const completed = await rpcResult(await mcpCall(writeGrant.access_token, 'tools/call', { name: 'complete-task', arguments: { id: '' } }));
+    check('complete-task with an empty id completes the oldest open task', textOf(completed.result) === 'Completed task #2: Add a task of your own', completed);
+    const refreshed = await withDpopNonce(async () =>
+      oauth.processRefreshTokenResponse(tasksAs, client, await oauth.refreshTokenGrantRequest(tasksAs, client, oauth.None(), writeGrant.refresh_token ?? '', { ...insecure, DPoP: dpop, headers: { origin: appOrigin } })),
+    );
+    check('refresh with DPoP → tasks:read tasks:write', refreshed.scope === 'tasks:read tasks:write' && refreshed.token_type === 'dpop', refreshed.scope);
+
+    const registrations = tasks.as.log.registrations ?? [];
+    check('AS log: registrations with origin and outcome', registrations[0]?.status === 201 && registrations[0].origin === appOrigin && registrations[0].clientId === registered.client_id && registrations.some((r) => r.error === 'invalid_redirect_uri'), registrations.slice(0, 2));
+
+    const demoAgain = await authorize(asMeta, 'notes:read', cfg.notesUrl);
+    check("the demo AS's session survives the Tasks AS (own cookie names on the same host): no login page", !demoAgain.pages.includes('login') && demoAgain.callback.has('code'), demoAgain.pages);
+  } finally {
+    await tasks.close();
   }
 } finally {
   await Promise.all([as.close(), notes.close(), calendar.close()]);

@@ -5,10 +5,10 @@ import { discover, resourceIndicator } from './discovery.ts';
 import { AuthError, toErrorInfo } from './errors.ts';
 import { flowInFlight, IN_FLIGHT_MS, rememberFlow } from './flows.ts';
 import { settled } from './in-flight.ts';
-import { applyError, applyRedirect } from './ledger.ts';
+import { applyDiscovery, applyError, applyRedirect } from './ledger.ts';
 import { buildAuthorizationRequest } from './oauth.ts';
-import { clientFor } from './registration.ts';
-import { change, getConfig, getServer } from './registry.ts';
+import { clientFor, discoveryFacts } from './registration.ts';
+import { change, clientConfigOf, getConfig, getServer } from './registry.ts';
 import { unionScopes } from './scopes.ts';
 
 declare const self: ServiceWorkerGlobalScope;
@@ -70,7 +70,7 @@ async function startAuthorization({ serverId, returnTo, resumes, popup, popupBlo
   try {
     const metadata = await discover(server.url);
     const { authorizationServer } = metadata;
-    const client = await clientFor(authorizationServer, config);
+    const client = await clientFor(authorizationServer, clientConfigOf(server));
     // First authorization without a challenged scope: what the server says it supports, else none.
     const scopes = wanted.length > 0 ? wanted : (metadata.resource.scopes_supported ?? []);
     const offline = config.offlineAccess === true && authorizationServer.scopes_supported?.includes('offline_access') && !scopes.includes('offline_access');
@@ -94,7 +94,7 @@ async function startAuthorization({ serverId, returnTo, resumes, popup, popupBlo
       createdAt: Date.now(),
       startedBy: requester,
     });
-    await change(serverId, (r) => applyRedirect(r, scopes, Date.now(), popup));
+    await change(serverId, (r) => applyRedirect(applyDiscovery(r, discoveryFacts(metadata, client), Date.now()), scopes, Date.now(), popup));
     return request.url.href;
   } catch (error) {
     const info = toErrorInfo(error, 'discovery_failed', `Starting the authorization for ${server.name} failed`);

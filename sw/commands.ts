@@ -1,5 +1,6 @@
 // Requests from the app's pages, each answered on the MessagePort that came with it. Only windows
 // of this origin are answered; every request is checked before the worker acts on it.
+import { addServer } from './add-server.ts';
 import { authorize } from './authorize.ts';
 import { AuthError, toErrorInfo } from './errors.ts';
 import { applyRetry } from './ledger.ts';
@@ -9,6 +10,7 @@ import { forgetFlows } from './flows.ts';
 import { release, setStepUpMode } from './holds.ts';
 import { allServers, autoRedirect, change, configure, ready, rebroadcast, setPreferences, strategy, toState, workerWarnings } from './registry.ts';
 import { trustedServers } from './settings.ts';
+import { removeServer } from './remove-server.ts';
 import { signOut } from './sign-out.ts';
 
 declare const self: ServiceWorkerGlobalScope;
@@ -81,6 +83,13 @@ async function run(request: WorkerRequest, requester: Requester): Promise<Worker
     }
     case 'sign-out':
       await signOut(text(request.serverId, 'serverId'));
+      return snapshot(requester);
+    case 'add-server': {
+      const record = await addServer(request.server);
+      return snapshot(requester, { added: toState(record) });
+    }
+    case 'remove-server':
+      await removeServer(text(request.serverId, 'serverId'));
       return snapshot(requester);
     case 'set-preferences':
       await setPreferences(request.preferences ?? {});

@@ -11,7 +11,10 @@ import type { LedgerRecord } from './ledger.ts';
 import type { ServerRegistration, WorkerConfig } from './messages.ts';
 import { checkClient, checkConfig, checkFlow, checkServerRecord, checkToken, type Checked } from './stored.ts';
 
-export type ServerRecord = ServerRegistration & LedgerRecord;
+export type ServerRecord = ServerRegistration & LedgerRecord & {
+  /** Added at run time (the user typed its URL), not configured by the app. */
+  added?: boolean;
+};
 
 export type TokenEndpointAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
 
@@ -164,6 +167,10 @@ export async function saveServers(records: ServerRecord[]): Promise<void> {
   await Promise.all([...records.map((r) => tx.store.put(r)), tx.done]);
 }
 
+export async function deleteServer(id: string): Promise<void> {
+  await (await db()).delete('servers', id);
+}
+
 // --- config --------------------------------------------------------------------------------------
 
 export async function loadConfig(): Promise<Checked<WorkerConfig>> {
@@ -215,6 +222,10 @@ export async function loadClient(issuer: string, redirectUri: string): Promise<S
 
 export async function saveClient(client: StoredClient): Promise<void> {
   await (await db()).put('clients', client);
+}
+
+export async function deleteClient(issuer: string): Promise<void> {
+  await (await db()).delete('clients', issuer);
 }
 
 // --- DPoP key and tokens -------------------------------------------------------------------------

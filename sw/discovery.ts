@@ -17,7 +17,16 @@ export interface DiscoveredMetadata {
   serverUrl: string;
   resource: oauth.ResourceServer;
   authorizationServer: oauth.AuthorizationServer;
+  /** Where the protected resource metadata came from; absent for a server that publishes none (2025-03-26). */
+  resourceMetadataUrl?: string;
+  /** Where the authorization server's metadata came from; absent when that revision's default endpoints were assumed. */
+  authorizationServerMetadataUrl?: string;
   fetchedAt: number;
+}
+
+interface Found<T> {
+  value: T;
+  url: URL;
 }
 
 const TIMEOUT_MS = 10_000;
@@ -66,7 +75,7 @@ function pathAwareLocation(serverUrl: URL): URL {
  * from the challenge or the path-aware location must name the MCP server itself; the root
  * location describes the whole origin, so there the origin is accepted too.
  */
-async function fetchResourceMetadata(serverUrl: URL, resourceMetadataUrl: string | undefined): Promise<oauth.ResourceServer | undefined> {
+async function fetchResourceMetadata(serverUrl: URL, resourceMetadataUrl: string | undefined): Promise<Found<oauth.ResourceServer> | undefined> {
   const locations: Array<{ url: URL; origin: boolean }> = [];
   if (resourceMetadataUrl) {
     assertSafeEndpoint(resourceMetadataUrl, `resource_metadata URL in the challenge of ${serverUrl.href}`);
@@ -88,11 +97,11 @@ async function fetchResourceMetadata(serverUrl: URL, resourceMetadataUrl: string
     }
     const copy = response.clone();
     try {
-      return await oauth.processResourceDiscoveryResponse(serverUrl, response);
+      return { value: await oauth.processResourceDiscoveryResponse(serverUrl, response), url };
     } catch (cause) {
       if (origin && isComparisonError(cause)) {
         try {
-          return await oauth.processResourceDiscoveryResponse(new URL('/', serverUrl), copy);
+          return { value: await oauth.processResourceDiscoveryResponse(new URL('/', serverUrl), copy), url };
         } catch {
           // fall through to the mismatch error below
         }
@@ -123,7 +132,7 @@ function authorizationServerLocations(issuer: URL): URL[] {
   ];
 }
 
-async function fetchAuthorizationServer(issuer: URL): Promise<oauth.AuthorizationServer | undefined> {
+async function fetchAuthorizationServer(issuer: URL): Promise<Found<oauth.AuthorizationServer> | undefined> {
   for (const url of authorizationServerLocations(issuer)) {
     let response: Response;
     try {
@@ -136,7 +145,7 @@ async function fetchAuthorizationServer(issuer: URL): Promise<oauth.Authorizatio
       throw new AuthError('discovery_failed', `The authorization server ${issuer.href} answered HTTP ${response.status} to its metadata request. Try again later.`);
     }
     try {
-      return await oauth.processDiscoveryResponse(issuer, response);
+      return { value: await oauth.processDiscoveryResponse(issuer, response), url };
     } catch (cause) {
       if (isComparisonError(cause)) {
         throw new AuthError(
@@ -166,26 +175,35 @@ function checkAuthorizationServer(as: oauth.AuthorizationServer): oauth.Authoriz
  * A 2025-03-26 server publishes no PRM: its own origin is the authorization server, with metadata
  * at the RFC 8414 location or, failing that, the default endpoints that revision defined.
  */
-async function legacyAuthorizationServer(serverUrl: URL): Promise<oauth.AuthorizationServer> {
+async function legacyAuthorizationServer(serverUrl: URL): Promise<{ value: oauth.AuthorizationServer; url?: URL }> {
   const issuer = new URL(serverUrl.origin);
   const found = await fetchAuthorizationServer(issuer);
-  if (found) return checkAuthorizationServer(found);
+  if (found) return { value: checkAuthorizationServer(found.value), url: found.url };
   return {
-    issuer: serverUrl.origin,
-    authorization_endpoint: new URL('/authorize', issuer).href,
-    token_endpoint: new URL('/token', issuer).href,
-    registration_endpoint: new URL('/register', issuer).href,
-    code_challenge_methods_supported: ['S256'],
+    value: {
+      issuer: serverUrl.origin,
+      authorization_endpoint: new URL('/authorize', issuer).href,
+      token_endpoint: new URL('/token', issuer).href,
+      registration_endpoint: new URL('/register', issuer).href,
+      code_challenge_methods_supported: ['S256'],
+    },
   };
 }
 
 async function discoverFromNetwork(serverUrl: string, resourceMetadataUrl: string | undefined): Promise<DiscoveredMetadata> {
   const url = new URL(serverUrl);
-  const resource = await fetchResourceMetadata(url, resourceMetadataUrl);
-  if (!resource) {
-    const authorizationServer = await legacyAuthorizationServer(url);
-    return { serverUrl, resource: { resource: serverUrl }, authorizationServer, fetchedAt: Date.now() };
+  const found = await fetchResourceMetadata(url, resourceMetadataUrl);
+  if (!found) {
+    const legacy = await legacyAuthorizationServer(url);
+    return {
+      serverUrl,
+      resource: { resource: serverUrl },
+      authorizationServer: legacy.value,
+      ...(legacy.url ? { authorizationServerMetadataUrl: legacy.url.href } : {}),
+      fetchedAt: Date.now(),
+    };
   }
+  const resource = found.value;
   const issuer = resource.authorization_servers?.[0];
   if (!issuer) throw new AuthError('discovery_failed', `The protected resource metadata of ${serverUrl} lists no authorization server.`);
   assertSafeEndpoint(issuer, `authorization server named by ${serverUrl}`);
@@ -193,7 +211,14 @@ async function discoverFromNetwork(serverUrl: string, resourceMetadataUrl: strin
   if (!authorizationServer) {
     throw new AuthError('discovery_failed', `The authorization server ${issuer} publishes no metadata (neither RFC 8414 nor OpenID Connect Discovery).`);
   }
-  return { serverUrl, resource, authorizationServer: checkAuthorizationServer(authorizationServer), fetchedAt: Date.now() };
+  return {
+    serverUrl,
+    resource,
+    authorizationServer: checkAuthorizationServer(authorizationServer.value),
+    resourceMetadataUrl: found.url.href,
+    authorizationServerMetadataUrl: authorizationServer.url.href,
+    fetchedAt: Date.now(),
+  };
 }
 
 /** Remembers the `resource_metadata` URL a server's challenge named, for its next discovery. */
@@ -227,9 +252,20 @@ export async function authorizationServerFor(serverUrl: string, issuer: string):
   return metadata;
 }
 
+/** What this worker has discovered about a server so far, without asking the network. */
+export function known(serverUrl: string): DiscoveredMetadata | undefined {
+  return memory.get(serverUrl);
+}
+
 /** Drops what is known about a server's authorization, e.g. when it moved to another authorization server. */
 export function forget(serverUrl: string): void {
   memory.delete(serverUrl);
+}
+
+/** Drops everything about a server that is no longer registered, the hint its challenges gave included. */
+export function forgetServer(serverUrl: string): void {
+  memory.delete(serverUrl);
+  hints.delete(serverUrl);
 }
 
 /** The `resource` parameter (RFC 8707): the PRM's resource exactly as published. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   applyChallenge,
+  applyDiscovery,
   applyError,
   applyGrant,
   applyRedirect,
@@ -278,5 +279,18 @@ describe('ledger transitions and pending authorizations', () => {
     const granted = applyGrant(plan.record, plan.record.requested, ['read', 'export'], Date.now());
     expect(granted.error).toBeUndefined();
     expect(granted.granted).toEqual(['read', 'export']);
+  });
+});
+
+describe('discovery in the timeline', () => {
+  const facts = { resourceMetadataUrl: 'http://localhost:4181/.well-known/oauth-protected-resource/mcp', authorizationServer: 'http://localhost:4180', registration: 'dynamic' as const, clientId: 'abc' };
+
+  it('is shown once, and again only when where or as whom the app authorizes changes', () => {
+    const once = applyDiscovery(emptyLedger(), facts, 1);
+    expect(once.timeline).toEqual([{ kind: 'discovery', at: 1, ...facts }]);
+    expect(applyDiscovery(once, facts, 2)).toBe(once);
+    const moved = applyDiscovery(once, { ...facts, authorizationServer: 'http://localhost:4190' }, 3);
+    expect(moved.timeline.map((e) => e.at)).toEqual([1, 3]);
+    expect(applyDiscovery(moved, { ...facts, authorizationServer: 'http://localhost:4190', clientId: 'def' }, 4).timeline).toHaveLength(3);
   });
 });

@@ -198,6 +198,25 @@ export function applyError<T extends LedgerRecord>(record: T, error: AuthErrorIn
   return withEvent(withPending({ ...record, error }, pendingAfter(record.pending, covered)), { kind: 'error', at, code: error.code, message: error.message });
 }
 
+export type DiscoveryFacts = Omit<Extract<TimelineEvent, { kind: 'discovery' }>, 'kind' | 'at'>;
+
+function sameDiscovery(event: TimelineEvent, facts: DiscoveryFacts): boolean {
+  return (
+    event.kind === 'discovery' &&
+    event.resourceMetadataUrl === facts.resourceMetadataUrl &&
+    event.authorizationServer === facts.authorizationServer &&
+    event.registration === facts.registration &&
+    event.clientId === facts.clientId
+  );
+}
+
+/** Where the server sends the app to authorize, and who the app is there: shown once, and again when it changes. */
+export function applyDiscovery<T extends LedgerRecord>(record: T, facts: DiscoveryFacts, at: number): T {
+  const last = record.timeline.findLast((e) => e.kind === 'discovery');
+  if (last && sameDiscovery(last, facts)) return record;
+  return withEvent(record, { kind: 'discovery', at, ...facts });
+}
+
 /** `inPopup`: the page stays, and so does its prompt, until the popup's authorization ends (a closed popup leaves it). */
 export function applyRedirect<T extends LedgerRecord>(record: T, requested: readonly string[], at: number, inPopup = false): T {
   const pending = inPopup ? record.pending : pendingAfter(record.pending, requested);

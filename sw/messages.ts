@@ -10,7 +10,24 @@ export interface ServerRegistration {
   name: string;
   /** The MCP endpoint, e.g. http://localhost:4172/mcp. Requests to it (and below it) are ours. */
   url: string;
+  /**
+   * A client id registered in advance with this server's authorization server. Without it, the app's
+   * `clientId` applies to a server the app configured; a server added at run time identifies itself
+   * by client metadata document or registers itself.
+   */
+  clientId?: string;
 }
+
+/** What a person types into an "Add a server" form: the worker discovers the rest. */
+export interface AddServerInput {
+  url: string;
+  /** Defaults to the server's `resource_name`, else its host and path. */
+  name?: string;
+  clientId?: string;
+}
+
+/** How the app identified itself to a server's authorization server (sw/registration.ts). */
+export type RegistrationKind = 'pre-registered' | 'metadata-document' | 'dynamic';
 
 /** How the app identifies itself to authorization servers (see sw/registration.ts for the order). */
 export interface ClientConfig {
@@ -49,6 +66,19 @@ export interface Trigger {
 export type SignOutRevocation = 'revoked' | 'no-endpoint' | 'failed' | 'nothing-to-revoke';
 
 export type TimelineEvent =
+  | {
+      kind: 'discovery';
+      at: number;
+      /** The protected resource metadata that answered; absent for a server that publishes none. */
+      resourceMetadataUrl?: string;
+      /** The authorization server's issuer, and where its metadata answered. */
+      authorizationServer: string;
+      authorizationServerMetadataUrl?: string;
+      registration: RegistrationKind;
+      /** The app's client id there (public: it appears in every authorization URL). */
+      clientId: string;
+      scopesSupported?: string[];
+    }
   | { kind: 'challenge'; at: number; status: 401 | 403; operation: string; challenged: string[]; requested: string[] }
   | { kind: 'redirect'; at: number; requested: string[] }
   | { kind: 'grant'; at: number; requested: string[]; granted: string[] }
@@ -73,6 +103,11 @@ export type AuthErrorCode =
   | 'no_pending_flow'
   | 'invalid_config'
   | 'untrusted_server'
+  | 'invalid_server_url'
+  | 'already_registered'
+  | 'server_unreachable'
+  | 'cors_blocked'
+  | 'not_protected'
   | 'worker_unavailable';
 
 export interface AuthErrorInfo {
@@ -92,6 +127,8 @@ export interface PendingAuthorization {
 
 /** What the page may know about one MCP server. */
 export interface ServerState extends ServerRegistration {
+  /** Added at run time (`addServer`) rather than configured by the app; `removeServer` forgets it. */
+  added?: boolean;
   /** Every scope asked for so far (the accumulated set, or the latest challenge under `replace`). */
   requested: string[];
   /** What the authorization server granted in the latest token response. */
@@ -170,6 +207,10 @@ export type WorkerRequest =
   /** The popup was closed, or the user cancelled: answer the held requests with their challenges. */
   | { type: 'release'; serverId: string; reason: 'popup-closed' | 'cancelled' }
   | { type: 'sign-out'; serverId: string }
+  /** Discovers a server, identifies the app at its authorization server, then keeps it (it persists). */
+  | { type: 'add-server'; server: AddServerInput }
+  /** Forgets a server: its ledger, its tokens (revoked where possible), its flows and its registration. */
+  | { type: 'remove-server'; serverId: string }
   | { type: 'set-preferences'; preferences: Partial<Preferences> }
   | { type: 'log-retry'; serverId: string; operation: string; ok: boolean; detail?: string }
   /** Take control of this page (after a hard reload, the browser leaves it uncontrolled). */
@@ -195,6 +236,8 @@ export type WorkerReply =
       inFlight?: { startedAt: number };
       result?: FlowResult;
       challenges?: ChallengeOutcome[];
+      /** The server `add-server` just added. */
+      added?: ServerState;
     }
   | { ok: false; error: AuthErrorInfo };
 
@@ -202,4 +245,7 @@ export type WorkerReply =
  * Worker → windows: every window whenever a server's state changes; the window that started an
  * authorization in a popup, when it ends.
  */
-export type WorkerBroadcast = { type: 'mcp-sw-auth:state'; server: ServerState } | { type: 'mcp-sw-auth:result'; result: FlowResult };
+export type WorkerBroadcast =
+  | { type: 'mcp-sw-auth:state'; server: ServerState }
+  | { type: 'mcp-sw-auth:removed'; serverId: string }
+  | { type: 'mcp-sw-auth:result'; result: FlowResult };

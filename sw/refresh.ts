@@ -6,7 +6,7 @@ import { AuthError, toErrorInfo } from './errors.ts';
 import { applyError, applyRefresh } from './ledger.ts';
 import { isRefusal, refreshTokens } from './oauth.ts';
 import { clientFor } from './registration.ts';
-import { change, getConfig } from './registry.ts';
+import { change, clientConfigOf, getServer } from './registry.ts';
 import { dropToken, getToken, installToken, isExpired, refreshOnce, type TokenSet } from './tokens.ts';
 
 /** The authorization server could not be reached to refresh a token: the token is kept, and the request cannot be authorized now. */
@@ -24,9 +24,9 @@ export function refresh(serverId: string, seen: TokenSet): Promise<TokenSet | un
   return refreshOnce(serverId, seen, async () => {
     try {
       const { authorizationServer } = await authorizationServerFor(seen.serverUrl, seen.issuer);
-      const config = getConfig();
-      if (!config) throw new AuthError('not_registered', 'The worker has no configuration (configure() has not run since it was cleared).');
-      const client = await clientFor(authorizationServer, config);
+      const server = getServer(serverId);
+      if (!server) throw new AuthError('not_registered', `The server "${serverId}" is no longer registered with the worker.`);
+      const client = await clientFor(authorizationServer, clientConfigOf(server));
       if (client.clientId !== seen.clientId) throw new Error(`the app is now client ${client.clientId} at ${seen.issuer}, not ${seen.clientId}`);
       const next = await refreshTokens(seen, authorizationServer, client);
       const installed = installToken(serverId, next, seen);

@@ -9,13 +9,14 @@
 // its callbacks must then carry `iss` (RFC 9207).
 import * as oauth from 'oauth4webapi';
 import { loadClient, saveClient, type StoredClient, type TokenEndpointAuthMethod } from './db.ts';
-import { assertSafeEndpoint, httpOptions, isLoopback } from './discovery.ts';
+import { assertSafeEndpoint, httpOptions, isLoopback, type DiscoveredMetadata } from './discovery.ts';
 import { AuthError } from './errors.ts';
-import type { ClientConfig } from './messages.ts';
+import type { DiscoveryFacts } from './ledger.ts';
+import type { ClientConfig, RegistrationKind, ServerRegistration } from './messages.ts';
 import { redirectUriFor } from './settings.ts';
 
 export interface ClientRecord extends StoredClient {
-  source: 'pre-registered' | 'metadata-document' | 'dynamic';
+  source: RegistrationKind;
   /** The redirect URI is shared by every authorization server: callbacks must carry `iss`. */
   requireIss: boolean;
 }
@@ -81,6 +82,27 @@ async function processRegistration(response: Response, copy: Response): Promise<
     if (typeof body.client_id !== 'string') throw cause;
     return { ...body, client_id: body.client_id };
   }
+}
+
+/**
+ * The client configuration for one server: its own pre-registered client id first; the app's for
+ * a server the app configured; none for a server added at run time, whose authorization server the
+ * app's client was never registered with (it identifies itself by metadata document, or registers).
+ */
+export function clientConfigFor(server: Pick<ServerRegistration, 'clientId'> & { added?: boolean }, config: ClientConfig): ClientConfig {
+  const { clientId: _id, clientSecret: _secret, ...shared } = config;
+  if (server.clientId) return { ...shared, clientId: server.clientId };
+  return server.added ? shared : config;
+}
+
+/** What the timeline shows about where a server sends the app to authorize, and who the app is there. */
+export function discoveryFacts(metadata: DiscoveredMetadata, client: ClientRecord): DiscoveryFacts {
+  const facts: DiscoveryFacts = { authorizationServer: metadata.authorizationServer.issuer, registration: client.source, clientId: client.clientId };
+  if (metadata.resourceMetadataUrl) facts.resourceMetadataUrl = metadata.resourceMetadataUrl;
+  if (metadata.authorizationServerMetadataUrl) facts.authorizationServerMetadataUrl = metadata.authorizationServerMetadataUrl;
+  const supported = metadata.resource.scopes_supported;
+  if (Array.isArray(supported) && supported.every((s) => typeof s === 'string')) facts.scopesSupported = supported.slice(0, 50);
+  return facts;
 }
 
 /** The client to use at this authorization server, registering one when needed. */

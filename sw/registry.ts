@@ -2,13 +2,14 @@
 // IndexedDB once per worker start (after the checks any stored record gets), written through on
 // every change and broadcast to the app's windows. A registration (id, name, URL) only ever comes
 // from memory: what a page writes into the database cannot move a server elsewhere.
-import { loadConfig, loadServers, loadTokens, saveConfig, saveServers, updateLedger, type ServerRecord } from './db.ts';
+import { deleteServer, loadConfig, loadServers, loadTokens, saveConfig, saveServers, updateLedger, type ServerRecord } from './db.ts';
 import { dpopHandle, dpopWarnings } from './dpop.ts';
 import { AuthError } from './errors.ts';
 import { flowUnderWay, IN_FLIGHT_MS } from './flows.ts';
 import { heldCount } from './holds.ts';
 import { emptyLedger } from './ledger.ts';
-import type { Preferences, ScopeStrategy, ServerRegistration, ServerState, WorkerBroadcast, WorkerConfig } from './messages.ts';
+import type { ClientConfig, Preferences, ScopeStrategy, ServerRegistration, ServerState, WorkerBroadcast, WorkerConfig } from './messages.ts';
+import { clientConfigFor } from './registration.ts';
 import { isTrusted } from './settings.ts';
 import { checkConfig } from './stored.ts';
 import { clearToken, getToken, restoreToken } from './tokens.ts';
@@ -94,6 +95,12 @@ export function getConfig(): WorkerConfig | undefined {
   return config;
 }
 
+/** Who the app is at a server's authorization server (registration.ts decides the order). */
+export function clientConfigOf(server: ServerRecord): ClientConfig {
+  if (!config) throw new AuthError('not_registered', 'The worker has no configuration: call configure() first, then try again.');
+  return clientConfigFor(server, config);
+}
+
 export function strategy(): ScopeStrategy {
   return config?.strategy ?? 'union';
 }
@@ -112,6 +119,8 @@ export function toState(record: ServerRecord): ServerState {
     id: record.id,
     name: record.name,
     url: record.url,
+    ...(record.clientId ? { clientId: record.clientId } : {}),
+    ...(record.added ? { added: true } : {}),
     requested: record.requested,
     granted: record.granted,
     authorizations: record.authorizations,
@@ -145,12 +154,39 @@ export async function change(id: string, transition: (record: ServerRecord) => S
   await ready();
   const entry = entries.get(id);
   if (!entry) return undefined;
-  const { id: _id, name, url } = entry.record;
-  const result = await updateLedger({ id, name, url }, transition, emptyLedger);
+  const { url } = entry.record;
+  const result = await updateLedger(registrationOf(entry.record), transition, emptyLedger);
   // a configure that moved the server while the transaction ran wins
   if (entries.get(id)?.record.url === url) entries.set(id, { record: result.record, url: entry.url });
   if (result.changed) await broadcast(result.record);
   return result.record;
+}
+
+/** The part of a record that only ever comes from memory. */
+function registrationOf(record: ServerRecord): ServerRegistration & Pick<ServerRecord, 'added'> {
+  return {
+    id: record.id,
+    name: record.name,
+    url: record.url,
+    ...(record.clientId ? { clientId: record.clientId } : {}),
+    ...(record.added ? { added: true } : {}),
+  };
+}
+
+/** Keeps a server added at run time (add-server.ts has checked it): from now on its requests are ours. */
+export async function register(record: ServerRecord): Promise<void> {
+  await saveServers([record]);
+  entries.set(record.id, { record, url: new URL(record.url) });
+  await broadcast(record);
+}
+
+/** Forgets a server: its requests pass through untouched from now on. */
+export async function unregister(id: string): Promise<void> {
+  entries.delete(id);
+  await deleteServer(id);
+  const message: WorkerBroadcast = { type: 'mcp-sw-auth:removed', serverId: id };
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  for (const client of windows) client.postMessage(message);
 }
 
 function invalid(message: string): never {
@@ -176,7 +212,9 @@ function checkRegistrations(servers: unknown): ServerRegistration[] {
     if (!isTrusted(url)) {
       throw new AuthError('untrusted_server', `Server "${id}" (${url.href}) is not on this worker's list of trusted MCP servers, so it was not registered. Add it to trustedServers in the worker script.`);
     }
-    return { id, name, url: url.href };
+    const clientId = s?.clientId;
+    if (clientId !== undefined && (typeof clientId !== 'string' || clientId.length === 0 || clientId.length > 2048)) invalid(`servers[${i}].clientId must be a non-empty string.`);
+    return { id, name, url: url.href, ...(clientId ? { clientId } : {}) };
   });
 }
 
@@ -192,14 +230,18 @@ export async function configure(requested: Omit<WorkerConfig, 'strategy'> & { st
 
   const changed = registrations.filter((s) => {
     const known = entries.get(s.id)?.record;
-    return !known || known.url !== s.url || known.name !== s.name;
+    return !known || known.url !== s.url || known.name !== s.name || known.clientId !== s.clientId || known.added;
   });
   const configChanged = JSON.stringify(config) !== JSON.stringify(next);
   // Every page load configures the worker; IndexedDB is written only when something differs.
   if (changed.length === 0 && !configChanged) return;
   const records = changed.map((registration): ServerRecord => {
     const known = entries.get(registration.id)?.record;
-    if (known && known.url === registration.url) return { ...known, ...registration };
+    // the app configures it now: it is the app's, not one the user added
+    if (known && known.url === registration.url) {
+      const { added: _added, clientId: _clientId, ...ledger } = known;
+      return { ...ledger, ...registration };
+    }
     // A server that moved to another URL starts a fresh ledger, and its token (audience: the old URL) goes.
     if (known) clearToken(registration.id);
     return { ...emptyLedger(), ...registration };

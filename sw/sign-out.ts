@@ -7,15 +7,15 @@ import { applySignOut } from './ledger.ts';
 import type { SignOutRevocation } from './messages.ts';
 import { revokeTokens } from './oauth.ts';
 import { clientFor } from './registration.ts';
-import { change, getConfig } from './registry.ts';
+import type { ServerRecord } from './db.ts';
+import { change, clientConfigOf, getServer } from './registry.ts';
 import { clearToken, type TokenSet } from './tokens.ts';
 
-async function revoke(token: TokenSet): Promise<SignOutRevocation> {
+/** Revokes a token the worker has already forgotten, as the client that `server` is at its authorization server. */
+export async function revoke(token: TokenSet, server: ServerRecord): Promise<SignOutRevocation> {
   try {
-    const config = getConfig();
-    if (!config) return 'failed';
     const { authorizationServer } = await authorizationServerFor(token.serverUrl, token.issuer);
-    const client = await clientFor(authorizationServer, config);
+    const client = await clientFor(authorizationServer, clientConfigOf(server));
     if (client.clientId !== token.clientId) return 'failed';
     return (await revokeTokens(token, authorizationServer, client)) ? 'revoked' : 'no-endpoint';
   } catch {
@@ -24,8 +24,9 @@ async function revoke(token: TokenSet): Promise<SignOutRevocation> {
 }
 
 export async function signOut(serverId: string): Promise<void> {
+  const server = getServer(serverId);
   const token = clearToken(serverId);
   await forgetFlows(serverId);
-  const revocation = token ? await revoke(token) : 'nothing-to-revoke';
+  const revocation = token && server ? await revoke(token, server) : 'nothing-to-revoke';
   await change(serverId, (r) => applySignOut(r, Date.now(), revocation));
 }

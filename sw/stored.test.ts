@@ -121,6 +121,12 @@ describe('checkServerRecord', () => {
     for (const value of [null, undefined, 'notes', 42, [serverRecord()]]) expect(refusal(checkServerRecord(value))).toMatch(/it is not a record/);
   });
 
+  it('keeps the marks of a server a person added: its own client id, and that it was added', () => {
+    expect(accepted(checkServerRecord(serverRecord({ added: true, clientId: 'pre-registered-1' })))).toEqual(serverRecord({ added: true, clientId: 'pre-registered-1' }));
+    expect(refusal(checkServerRecord(serverRecord({ added: 'yes' })))).toMatch(/added/);
+    expect(refusal(checkServerRecord(serverRecord({ clientId: '' })))).toMatch(/clientId/);
+  });
+
   it('drops malformed timeline entries without refusing the record', () => {
     const circular: Record<string, unknown> = { kind: 'grant', at: now };
     circular['self'] = circular;

@@ -109,7 +109,7 @@ function pendingAuthorization(value: unknown): PendingAuthorization {
   return pending;
 }
 
-const EVENT_KINDS = new Set(['challenge', 'redirect', 'grant', 'retry', 'refresh', 'error', 'sign-out']);
+const EVENT_KINDS = new Set(['discovery', 'challenge', 'redirect', 'grant', 'retry', 'refresh', 'error', 'sign-out']);
 
 /** Structured clone stores what JSON cannot (cycles, BigInt): such an entry is too big to show, not a reason to stop. */
 function jsonLength(value: unknown): number {
@@ -142,6 +142,9 @@ export const checkServerRecord = guarded('server record', (v): ServerRecord => {
     authorizations: count(v['authorizations'], 'authorizations'),
     timeline: timeline(v['timeline']),
   };
+  const clientId = optionalText(v['clientId'], 'clientId', 2048);
+  if (clientId) record.clientId = clientId;
+  if (v['added'] !== undefined && flag(v['added'], 'added')) record.added = true;
   if (v['pending'] !== undefined) record.pending = pendingAuthorization(v['pending']);
   if (v['error'] !== undefined) record.error = errorInfo(v['error']);
   return record;

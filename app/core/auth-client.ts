@@ -1,10 +1,10 @@
 // The framework-free client: registers the worker and the app's MCP servers, mirrors the worker's
 // per-server state for the UI, starts authorizations, and re-runs the interrupted action after the
 // redirect. It never sees a token, a code or a verifier: those stay in the worker.
-import type { AuthErrorInfo, ClientConfig, FlowResult, ScopeStrategy, ServerRegistration, ServerState, WorkerReply } from '../../sw/messages.ts';
+import type { AddServerInput, AuthErrorInfo, ClientConfig, FlowResult, ScopeStrategy, ServerRegistration, ServerState, WorkerReply } from '../../sw/messages.ts';
 import { connectWorker, type WorkerChannel } from './worker-channel.ts';
 
-export type { AuthErrorInfo, ScopeStrategy, ServerRegistration, ServerState };
+export type { AddServerInput, AuthErrorInfo, ScopeStrategy, ServerRegistration, ServerState };
 
 /**
  * `clientId` (with `clientSecret` only if the server insists), `clientMetadataUrl` for servers that
@@ -140,6 +140,7 @@ export class McpAuthClient {
     this.#stop.push(
       this.#channel.onBroadcast((message) => {
         if (message.type === 'mcp-sw-auth:result') return this.#onResult(message.result);
+        if (message.type === 'mcp-sw-auth:removed') return this.#forget(message.serverId);
         const { server } = message;
         const last = server.timeline.at(-1)?.kind;
         // a grant or a failure ends whatever authorization another tab had under way
@@ -345,6 +346,35 @@ export class McpAuthClient {
   async signOut(serverId: string): Promise<void> {
     this.#resumes.delete(serverId);
     await this.#request({ type: 'sign-out', serverId });
+  }
+
+  /**
+   * Adds an MCP server by its URL, as a person would in an "Add a server" form. The worker asks the
+   * server as any MCP client would, discovers its authorization server and registers the app there
+   * (client metadata document where supported, else dynamic registration; `clientId` for a client
+   * registered in advance), then keeps it across reloads. Rejects with McpAuthError whose code says
+   * what went wrong: `invalid_server_url`, `untrusted_server`, `already_registered`,
+   * `server_unreachable`, `cors_blocked`, `not_protected`, `discovery_failed`, `not_registered`…
+   */
+  async addServer(server: AddServerInput): Promise<ServerState> {
+    const { added } = await this.#request({ type: 'add-server', server });
+    if (!added) throw new McpAuthError({ code: 'worker_unavailable', message: 'The worker did not say which server it added; update it.' });
+    return added;
+  }
+
+  /** Forgets a server: its scopes, its tokens (revoked where possible) and the registration made for it. */
+  async removeServer(serverId: string): Promise<void> {
+    this.#forget(serverId);
+    await this.#request({ type: 'remove-server', serverId });
+  }
+
+  #forget(serverId: string): void {
+    this.#resumes.delete(serverId);
+    this.#popups.get(serverId)?.finish();
+    if (!(serverId in this.#snapshot.servers)) return;
+    const { [serverId]: _removed, ...servers } = this.#snapshot.servers;
+    const { [serverId]: _flow, ...inFlight } = this.#snapshot.inFlight;
+    this.#set({ servers, inFlight });
   }
 
   /** The user's choices are kept by the worker, so they outlive the redirect and reloads. */

@@ -4,12 +4,14 @@ export { AuthorizationRequiredError, McpAuthClient, McpAuthError } from './auth-
 export type { McpAuthOptions, McpAuthSnapshot } from './auth-client.ts';
 export { WorkerUnavailableError } from './worker-channel.ts';
 export type {
+  AddServerInput,
   AuthErrorCode,
   AuthErrorInfo,
   ChallengeOutcome,
   ClientConfig,
   FlowResult,
   PendingAuthorization,
+  RegistrationKind,
   ScopeStrategy,
   ServerRegistration,
   ServerState,

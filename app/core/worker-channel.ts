@@ -80,7 +80,7 @@ export async function connectWorker(scriptUrl: string, callbackPath: string): Pr
     onBroadcast(listener) {
       const handler = (event: MessageEvent) => {
         const data = event.data as Partial<WorkerBroadcast> | null;
-        if (data?.type === 'mcp-sw-auth:state' || data?.type === 'mcp-sw-auth:result') listener(data as WorkerBroadcast);
+        if (data?.type === 'mcp-sw-auth:state' || data?.type === 'mcp-sw-auth:removed' || data?.type === 'mcp-sw-auth:result') listener(data as WorkerBroadcast);
       };
       container.addEventListener('message', handler);
       return () => container.removeEventListener('message', handler);

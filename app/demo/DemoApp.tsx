@@ -1,6 +1,8 @@
-import type { McpSession } from '../core/mcp-session.ts';
 import { useMcpAuth, useMcpAuthClient } from '../react/McpAuthProvider.tsx';
+import { runAction } from './actions.ts';
+import { AddServerForm } from './AddServerForm.tsx';
 import { ServerCard } from './ServerCard.tsx';
+import type { SessionPool } from './session-pool.ts';
 
 /** The user's choice of popup or redirect on this page (a UI preference, nothing secret). */
 export const STEP_UP_KEY = 'mcp-sw-auth-demo:step-up';
@@ -11,9 +13,12 @@ export interface DemoServer {
   url: string;
 }
 
-export function DemoApp({ servers, sessions, issuer }: { servers: DemoServer[]; sessions: Map<string, McpSession>; issuer: string }) {
+export function DemoApp({ servers, sessions, issuer }: { servers: DemoServer[]; sessions: SessionPool; issuer: string }) {
   const client = useMcpAuthClient();
   const auth = useMcpAuth();
+  // the demo's own servers first, then those a person added (the worker remembers them)
+  const added = Object.values(auth.servers).filter((s) => s.added && !servers.some((d) => d.id === s.id));
+  const shown: DemoServer[] = [...servers, ...added.map(({ id, name, url }) => ({ id, name, url }))];
   const total = Object.values(auth.servers).reduce((n, s) => n + s.authorizations, 0);
   const result = auth.lastResult;
   return (
@@ -96,16 +101,17 @@ export function DemoApp({ servers, sessions, issuer }: { servers: DemoServer[]; 
       )}
       {!auth.ready && !auth.fatal && <p className="notice">Starting the service worker…</p>}
       <main className="servers">
-        {servers.map((s) => (
-          <ServerCard key={s.id} server={s} session={sessions.get(s.id)!} />
+        {shown.map((s) => (
+          <ServerCard key={s.id} server={s} sessions={sessions} />
         ))}
+        <AddServerForm onAdded={(serverId) => void runAction(client, sessions, { serverId, kind: 'connect' })} />
       </main>
       <footer className="foot">
         Authorization server: <code>{issuer}</code> · tokens never leave the service worker ·{' '}
         <span data-testid="trust">
           {auth.trustedServers
             ? `the worker trusts only ${auth.trustedServers.join(' and ')} (listed in its own script, /sw.js): it refuses any other server, whoever asks`
-            : 'the worker has no trusted-server list: any script of this origin may register any MCP server, and the worker will authorize it'}
+            : 'the worker has no trusted-server list, so you can add your own MCP servers below (and so can any script of this origin); MCP_SW_AUTH_TRUSTED=demo serves the locked build'}
         </span>
       </footer>
     </div>

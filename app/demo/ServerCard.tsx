@@ -1,10 +1,11 @@
 import { useState } from 'react';
-import type { McpSession, ToolInfo } from '../core/mcp-session.ts';
-import type { TimelineEvent } from '../../sw/messages.ts';
+import type { ToolInfo } from '../core/mcp-session.ts';
+import type { RegistrationKind, TimelineEvent } from '../../sw/messages.ts';
 import { useMcpAuthClient, useMcpServer } from '../react/McpAuthProvider.tsx';
 import { runAction } from './actions.ts';
-import { useConsole } from './console-store.ts';
+import { consoleStore, useConsole } from './console-store.ts';
 import type { DemoServer } from './DemoApp.tsx';
+import type { SessionPool } from './session-pool.ts';
 
 const STATUS_TEXT = {
   unknown: 'Starting…',
@@ -15,18 +16,25 @@ const STATUS_TEXT = {
   error: 'Error',
 } as const;
 
-export function ServerCard({ server, session }: { server: DemoServer; session: McpSession }) {
+export function ServerCard({ server, sessions }: { server: DemoServer; sessions: SessionPool }) {
   const client = useMcpAuthClient();
   const view = useMcpServer(server.id);
   const consoleState = useConsole(server.id);
-  const sessions = new Map([[server.id, session]]);
   const run = (action: Parameters<typeof runAction>[2]) => void runAction(client, sessions, action);
+  const remove = async () => {
+    sessions.drop(server.id);
+    consoleStore.update(server.id, () => ({ output: [] }));
+    await client.removeServer(server.id);
+  };
 
   return (
     <section className="card" data-testid={`server-${server.id}`}>
       <header className="card-head">
         <div>
-          <h2>{server.name}</h2>
+          <h2>
+            {server.name}
+            {view.server?.added && <span className="badge">added by you</span>}
+          </h2>
           <code className="url">{server.url}</code>
         </div>
         <span className={`status ${view.status}`} data-testid={`status-${server.id}`}>
@@ -39,9 +47,14 @@ export function ServerCard({ server, session }: { server: DemoServer; session: M
             <button data-testid={`connect-${server.id}`} disabled={!!consoleState.busy} onClick={() => run({ serverId: server.id, kind: 'connect' })}>
               {consoleState.tools ? 'Reconnect' : 'Connect'}
             </button>
-            <button className="ghost" data-testid={`signout-${server.id}`} onClick={() => void view.signOut().then(() => session.close())}>
+            <button className="ghost" data-testid={`signout-${server.id}`} onClick={() => void view.signOut().then(() => sessions.get(server.id)?.close())}>
               Sign out
             </button>
+            {view.server?.added && (
+              <button className="ghost" data-testid={`remove-${server.id}`} title="Forget this server: its scopes, its tokens (revoked) and the app's registration there" onClick={() => void remove()}>
+                Remove
+              </button>
+            )}
             {consoleState.busy && (
               <span className="busy" data-testid={`busy-${server.id}`}>
                 Running {consoleState.busy}…
@@ -199,9 +212,36 @@ function ToolForm({ serverId, tool, disabled, onRun }: { serverId: string; tool:
   );
 }
 
+const REGISTRATION_TEXT: Record<RegistrationKind, string> = {
+  'pre-registered': 'as the pre-registered client',
+  'metadata-document': 'as the client metadata document',
+  dynamic: 'registered dynamically (RFC 7591) as',
+};
+
 function TimelineItem({ event }: { event: TimelineEvent }) {
   const time = new Date(event.at).toLocaleTimeString();
   switch (event.kind) {
+    case 'discovery':
+      return (
+        <li className="discovery" data-testid="discovery">
+          <time>{time}</time> Discovered:{' '}
+          {event.resourceMetadataUrl ? (
+            <>
+              metadata at <code data-testid="discovery-metadata">{event.resourceMetadataUrl}</code>
+            </>
+          ) : (
+            'no protected resource metadata (a 2025-03-26 server: its own origin authorizes)'
+          )}{' '}
+          → authorization server <code data-testid="discovery-issuer">{event.authorizationServer}</code>, {REGISTRATION_TEXT[event.registration] ?? event.registration}{' '}
+          <code data-testid="discovery-client">{event.clientId}</code>
+          {Array.isArray(event.scopesSupported) && event.scopesSupported.length > 0 ? (
+            <>
+              {' '}
+              · scopes offered: <ScopeList scopes={event.scopesSupported} />
+            </>
+          ) : null}
+        </li>
+      );
     case 'challenge':
       return (
         <li className="challenge">

@@ -1,8 +1,8 @@
 // The demo's MCP actions as data, so an action interrupted by an authorization redirect can be
 // handed to the worker as `resume` and run again when the user comes back.
 import { AuthorizationRequiredError, McpAuthError, type McpAuthClient } from '../core/auth-client.ts';
-import type { McpSession } from '../core/mcp-session.ts';
 import { consoleStore } from './console-store.ts';
+import type { SessionPool } from './session-pool.ts';
 
 /**
  * `call` names one run of an action: its console line carries it, and so does the same action run
@@ -26,7 +26,7 @@ export function isDemoAction(value: unknown): value is DemoAction {
   return typeof v?.serverId === 'string' && (v.kind === 'connect' || v.kind === 'call') && (v.call === undefined || typeof v.call === 'string');
 }
 
-export async function runAction(client: McpAuthClient, sessions: Map<string, McpSession>, given: DemoAction, retried = false): Promise<void> {
+export async function runAction(client: McpAuthClient, sessions: Pick<SessionPool, 'get'>, given: DemoAction, retried = false): Promise<void> {
   const session = sessions.get(given.serverId);
   if (!session) return;
   const action: DemoAction = { ...given, call: given.call ?? newCallId() };

@@ -1,10 +1,10 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { McpAuthClient } from '../core/auth-client.ts';
-import { McpSession } from '../core/mcp-session.ts';
 import { McpAuthProvider } from '../react/McpAuthProvider.tsx';
 import { isDemoAction, runAction } from './actions.ts';
 import { DemoApp, STEP_UP_KEY, type DemoServer } from './DemoApp.tsx';
+import { SessionPool } from './session-pool.ts';
 import './demo.css';
 
 interface DemoConfig {
@@ -24,7 +24,8 @@ async function main(): Promise<void> {
     root.render(<p className="fatal">Could not load /demo-config.json ({String(error)}). Start the demo with `npm run demo`.</p>);
     return;
   }
-  const sessions = new Map(config.servers.map((s) => [s.id, new McpSession(s.url)]));
+  // the demo's own servers, and any a person added (the worker keeps those across reloads)
+  const sessions = new SessionPool((id) => client.getSnapshot().servers[id]?.url ?? config.servers.find((s) => s.id === id)?.url);
   const client: McpAuthClient = new McpAuthClient({
     clientId: config.clientId,
     // this page starts with the redirect, which shows every step; its switch keeps the choice here

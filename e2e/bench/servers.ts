@@ -13,7 +13,7 @@ import { join } from 'node:path';
 
 import { startAuthorizationServer } from '../../servers/authorization-server.ts';
 import { startCalendarServer } from '../../servers/calendar.ts';
-import { demoConfig } from '../../servers/config.ts';
+import { authorizationServerConfig, demoConfig } from '../../servers/config.ts';
 import { startNotesServer } from '../../servers/notes.ts';
 import { demoConfigPlugin } from '../../servers/vite-plugin.ts';
 import { noopWorkerPlugin } from './noop.ts';
@@ -42,7 +42,7 @@ if (import.meta.main) {
     if (process.ppid !== parent) void stop();
   }, 1000).unref();
 
-  const as = await startAuthorizationServer(cfg);
+  const as = await startAuthorizationServer(authorizationServerConfig(cfg));
   closers.push(as.close);
   const notes = await startNotesServer(cfg);
   closers.push(notes.close);

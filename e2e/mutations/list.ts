@@ -296,7 +296,7 @@ export const mutations: Mutation[] = [
     id: 'sign-out-no-revoke',
     finding: '7 (sign-out revokes)',
     what: 'sign-out forgets the tokens but does not revoke them',
-    edits: [{ file: 'sw/sign-out.ts', find: "  const revocation = token ? await revoke(token) : 'nothing-to-revoke';", replace: "  const revocation = token && false ? await revoke(token) : 'nothing-to-revoke';" }],
+    edits: [{ file: 'sw/sign-out.ts', find: "  const revocation = token && server ? await revoke(token, server) : 'nothing-to-revoke';", replace: "  const revocation = token && server && false ? await revoke(token, server) : 'nothing-to-revoke';" }],
     test: { kind: 'browser', file: 'e2e/hardening-policy.spec.ts', grep: 'revokes the tokens' },
   },
 
@@ -321,5 +321,35 @@ export const mutations: Mutation[] = [
     what: 'a closed popup leaves the held request waiting (until the timeout)',
     edits: [{ file: 'app/core/auth-client.ts', find: "      void this.#request({ type: 'release', serverId, reason: 'popup-closed' }).catch(() => undefined);", replace: '' }],
     test: { kind: 'browser', file: 'e2e/popup.spec.ts', grep: 'popup closed before the consent' },
+  },
+
+  // --- issue 11: servers people add -----------------------------------------------------------------
+  {
+    id: 'added-uses-app-client',
+    finding: '11.2',
+    what: "a server a person added uses the app's pre-registered client id, which its authorization server never issued",
+    edits: [{ file: 'sw/registration.ts', find: '  return server.added ? shared : config;', replace: '  return config;' }],
+    test: { kind: 'browser', file: 'e2e/add-server.spec.ts', grep: 'adds a server by its URL' },
+  },
+  {
+    id: 'remove-keeps-registration',
+    finding: '11.2',
+    what: 'removing a server keeps the registration made for it',
+    edits: [{ file: 'sw/remove-server.ts', find: '  if (issuer && !server.clientId && !sharedIssuer) await deleteClient(issuer);', replace: '' }],
+    test: { kind: 'browser', file: 'e2e/add-server.spec.ts', grep: 'adds a server by its URL' },
+  },
+  {
+    id: 'cors-reported-unreachable',
+    finding: '11.2',
+    what: 'a server that sends no CORS headers is reported as unreachable, which sends its author looking in the wrong place',
+    edits: [{ file: 'sw/probe.ts', find: '    if (await reachableWithoutCors(url)) {', replace: '    if (!url) {' }],
+    test: { kind: 'browser', file: 'e2e/add-server.spec.ts', grep: 'without CORS each get a message' },
+  },
+  {
+    id: 'add-ignores-trusted-list',
+    finding: '11.2',
+    what: "adding a server skips the worker's trusted-server list",
+    edits: [{ file: 'sw/add-server.ts', find: '  if (!isTrusted(url)) {', replace: '  if (!url) {' }],
+    test: { kind: 'browser', file: 'e2e/add-server.spec.ts', grep: 'refuses a server outside it' },
   },
 ];

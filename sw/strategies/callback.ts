@@ -14,7 +14,7 @@ import type { FlowResult } from '../messages.ts';
 import { exchangeCode, validateCallback } from '../oauth.ts';
 import { holdResult } from '../outcomes.ts';
 import { clientFor } from '../registration.ts';
-import { change, getConfig, getServer, rebroadcast } from '../registry.ts';
+import { change, clientConfigOf, getServer, rebroadcast } from '../registry.ts';
 import { installToken } from '../tokens.ts';
 
 declare const self: ServiceWorkerGlobalScope;
@@ -68,11 +68,9 @@ async function complete(flow: StoredFlow, callback: URL): Promise<FlowResult> {
     // another authorization server's redirect URI: a mix-up, or a forged callback
     throw new AuthError('iss_mismatch', 'The authorization response arrived at the redirect URI of another authorization server than the one this authorization went to, so it was refused without being used. Start the authorization again.');
   }
-  const config = getConfig();
-  if (!config) throw new AuthError('not_registered', 'The worker has no configuration; call configure() and start the authorization again.');
   // The endpoints come from this worker's own discovery, never from the stored flow.
   const { authorizationServer } = await authorizationServerFor(flow.serverUrl, flow.issuer);
-  const client = await clientFor(authorizationServer, config);
+  const client = await clientFor(authorizationServer, clientConfigOf(server));
   if (client.clientId !== flow.clientId || client.redirectUri !== flow.redirectUri) {
     throw new AuthError('state_mismatch', 'This authorization was started as another client of the authorization server than the app is now; nothing was exchanged. Start it again.');
   }
