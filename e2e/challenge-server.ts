@@ -12,7 +12,14 @@ export type MetadataMode =
   | 'insecure-endpoint'
   | 'as-error'
   | 'as-timeout'
-  | 'no-pkce';
+  | 'no-pkce'
+  /** The 401's scope unquoted (`scope=burst:read`), as some servers send it. */
+  | 'bare-scope'
+  /** The 401's resource_metadata is plain http on another machine. */
+  | 'insecure-metadata';
+
+/** An address no browser test may reach (TEST-NET-3, RFC 5737). */
+export const INSECURE_METADATA = 'http://203.0.113.9/.well-known/oauth-protected-resource/mcp';
 
 export interface ChallengeServer {
   url: string;
@@ -69,7 +76,12 @@ export async function startChallengeServer(options: { appOrigin: string; issuer:
       const answer = () => {
         res.writeHead(401, {
           'Content-Type': 'application/json',
-          'WWW-Authenticate': `Bearer resource_metadata="${origin}/.well-known/oauth-protected-resource/mcp", scope="${scope}"`,
+          'WWW-Authenticate':
+            mode === 'bare-scope'
+              ? `Bearer resource_metadata="${origin}/.well-known/oauth-protected-resource/mcp", scope=${scope}, error="invalid_token"`
+              : mode === 'insecure-metadata'
+                ? `Bearer resource_metadata="${INSECURE_METADATA}", scope="${scope}"`
+                : `Bearer resource_metadata="${origin}/.well-known/oauth-protected-resource/mcp", scope="${scope}"`,
         });
         res.end(JSON.stringify({ error: 'invalid_token' }));
       };

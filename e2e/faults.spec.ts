@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { startChallengeServer, type ChallengeServer, type MetadataMode } from './challenge-server.ts';
+import { INSECURE_METADATA, startChallengeServer, type ChallengeServer, type MetadataMode } from './challenge-server.ts';
 import { authorizationScopes, authorizeRead, ledger, openDemo, openWorld, resetLogs, runTool, withExtraServer, world } from './world.ts';
 
 let hostile: ChallengeServer;
@@ -57,6 +57,36 @@ for (const [mode, message] of cases) {
   });
   });
 }
+
+test.describe('sloppy and hostile challenges', { tag: '@lifecycle' }, () => {
+  test.use({ baseURL: openWorld.appOrigin });
+
+  test('an unquoted scope, as servers send it, is read and asked for', async ({ page }) => {
+    hostile.setMode('bare-scope');
+    await withExtraServer(page, { id: 'hostile', name: 'Hostile', url: hostile.url });
+    await openDemo(page);
+    await page.getByTestId('connect-hostile').click();
+    await expect(page.getByTestId('prompt-hostile')).toContainText('burst:read');
+    await expect(page.getByTestId('error-hostile')).toHaveCount(0);
+    expect((await ledger(page, 'hostile'))?.requested).toEqual(['burst:read']);
+  });
+
+  test('a resource_metadata URL that is plain http on another machine is refused by name and never fetched', async ({ page, context }) => {
+    hostile.setMode('insecure-metadata');
+    const fetched: string[] = [];
+    context.on('request', (request) => {
+      if (request.url().startsWith('http://203.0.113.9')) fetched.push(request.url());
+    });
+    await withExtraServer(page, { id: 'hostile', name: 'Hostile', url: hostile.url });
+    await openDemo(page);
+    await page.getByTestId('connect-hostile').click();
+    await expect(page.getByTestId('prompt-hostile')).toContainText('burst:read');
+    await page.getByTestId('authorize-hostile').click();
+    await expect(page.getByTestId('error-hostile')).toContainText(`(${INSECURE_METADATA}) is not https`);
+    expect(fetched).toEqual([]);
+    expect(await flows(page)).toEqual([]);
+  });
+});
 
 /** The earlier grant still works: its token is used, nothing was asked again, nothing changed. */
 async function earlierGrantStillWorks(page: Page): Promise<void> {

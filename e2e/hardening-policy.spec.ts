@@ -15,6 +15,7 @@ import {
   openDemo,
   resetLogs,
   runTool,
+  PAST_REFRESH_MARGIN_MS,
   shortLivedWorld,
   world,
 } from './world.ts';
@@ -127,7 +128,7 @@ test.describe('late refreshes', { tag: '@hardening' }, () => {
   test('a refresh that answers after sign-out is dropped: the user stays signed out', async ({ page, context }) => {
     await resetLogs(w);
     await authorizeRead(page, 'ruth', w);
-    await page.waitForTimeout(2_500); // past the worker's expiry margin: the next call refreshes
+    await page.waitForTimeout(PAST_REFRESH_MARGIN_MS); // the next call refreshes
     let release: () => void = () => undefined;
     const released = new Promise<void>((resolve) => (release = resolve));
     let answered: () => void = () => undefined;

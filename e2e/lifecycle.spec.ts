@@ -10,6 +10,7 @@ import {
   openDemo,
   resetLogs,
   runTool,
+  PAST_REFRESH_MARGIN_MS,
   shortLivedWorld,
   stopWorker,
   workerInstance,
@@ -110,8 +111,7 @@ test.describe('lifecycle', { tag: '@lifecycle' }, () => {
       await authorize(page, 'notes', 'heidi', 'Allow', shortLivedWorld);
       await expect(page.getByTestId('tool-notes-list-notes')).toBeVisible();
 
-      // the worker treats a token as expired 10 s before its 12 s lifetime ends
-      await page.waitForTimeout(2_500);
+      await page.waitForTimeout(PAST_REFRESH_MARGIN_MS);
       await expect(await runTool(page, 'notes', 'list-notes')).toHaveClass(/ok/);
       await expect(page.getByTestId('timeline-notes')).toContainText('Refreshed the access token');
 
@@ -126,6 +126,22 @@ test.describe('lifecycle', { tag: '@lifecycle' }, () => {
         expect(refresh.scope).toBe('notes:read');
       }
       await expect(page.getByTestId('granted-notes').locator('.chip.granted')).toHaveText(['notes:read']);
+    });
+
+    test('a short-lived token is refreshed ahead of expiry in proportion to its life, not before every request', async ({ page }) => {
+      await resetLogs(shortLivedWorld);
+      await openDemo(page);
+      await connect(page, 'notes');
+      await authorize(page, 'notes', 'ivan', 'Allow', shortLivedWorld);
+      await expect(page.getByTestId('tool-notes-list-notes')).toBeVisible();
+      const refreshes = async () => (await asLog(shortLivedWorld)).tokens.filter((t) => t.grantType === 'refresh_token').length;
+      // a fixed 10 s margin made this 12 s token stale after 2 s, and every call from then on refreshed
+      const grantedAt = Date.now();
+      while (Date.now() - grantedAt < 5_000) await expect(await runTool(page, 'notes', 'list-notes')).toHaveClass(/ok/);
+      expect(await refreshes()).toBe(0);
+      await page.waitForTimeout(PAST_REFRESH_MARGIN_MS - (Date.now() - grantedAt));
+      await expect(await runTool(page, 'notes', 'list-notes')).toHaveClass(/ok/);
+      expect(await refreshes()).toBe(1);
     });
   });
 });

@@ -15,6 +15,7 @@ import {
   openDemo,
   resetLogs,
   runTool,
+  PAST_REFRESH_MARGIN_MS,
   shortLivedWorld,
   stopWorker,
   workerInstance,
@@ -134,7 +135,7 @@ test.describe('DPoP-bound tokens that expire within seconds', { tag: '@reliabili
 
   test('20 concurrent requests on an expired access token make exactly one refresh request', async ({ page }) => {
     await authorizeReadWrite(page, 'mia', w);
-    await page.waitForTimeout(2_500); // past the worker's expiry margin
+    await page.waitForTimeout(PAST_REFRESH_MARGIN_MS);
     await resetLogs(w);
     const statuses = await concurrentListNotes(page, 20, w);
     expect(statuses).toEqual(Array(20).fill(200));
@@ -160,7 +161,7 @@ test.describe('DPoP-bound tokens that expire within seconds', { tag: '@reliabili
     expect(refused.map((t) => t.detail)).toEqual(['failed jkt verification', 'failed jkt verification', 'refresh token not found']);
 
     // the same refresh token, with the worker's key, still works: it was a live one
-    await page.waitForTimeout(2_500);
+    await page.waitForTimeout(PAST_REFRESH_MARGIN_MS);
     await resetLogs(w);
     await expect(await runTool(page, 'notes', 'list-notes')).toHaveClass(/ok/);
     const log = await asLog(w);
@@ -197,7 +198,7 @@ test.describe('DPoP-bound tokens that expire within seconds', { tag: '@reliabili
     const when = reachServer ? 'after the authorization server answered' : 'before the refresh reached the authorization server';
     test(`the worker stopped during a refresh, ${when}: nothing is lost and no authorization follows`, async ({ page, context }) => {
       await authorizeReadWrite(page, 'olga', w);
-      await page.waitForTimeout(2_500);
+      await page.waitForTimeout(PAST_REFRESH_MARGIN_MS);
       const { held, release } = await holdRefresh(context, reachServer);
       await resetLogs(w);
       const pending = concurrentListNotes(page, 1, w).catch(() => []);
@@ -232,7 +233,7 @@ test.describe('bearer tokens (DPoP off) that expire within seconds', { tag: '@re
     // someone else spends the worker's refresh token first: oidc-provider rotates it, and the
     // worker's later use is a reuse, for which the whole grant is revoked
     expect((await refreshElsewhere(w, refreshTokens.at(-1)!)).status).toBe(200);
-    await page.waitForTimeout(2_500);
+    await page.waitForTimeout(PAST_REFRESH_MARGIN_MS);
     await resetLogs(w);
 
     const listed = await runTool(page, 'notes', 'list-notes');

@@ -8,6 +8,11 @@ import { demoConfig } from '../servers/config.ts';
 export const world = demoConfig(Number(process.env.MCP_SW_AUTH_E2E_PORT ?? 4270));
 /** A second world whose access tokens live 12 s, for refresh tests (started by playwright.config.ts). */
 export const shortLivedWorld = demoConfig(world.basePort + 10);
+/**
+ * Long enough for a 12 s token of those worlds to count as expired: the worker refreshes a fifth of
+ * a token's lifetime before its end (9.6 s after issuance), so the next call refreshes.
+ */
+export const PAST_REFRESH_MARGIN_MS = 10_000;
 /** A third: 12 s tokens and DPoP off, so tokens are bearer tokens the worker keeps only in memory. */
 export const bearerWorld = { ...demoConfig(world.basePort + 20), dpop: false };
 /** A fourth: the demo as it ships, whose worker has no trusted-server list (people may add servers). */

@@ -159,6 +159,19 @@ describe('challenge parser under arbitrary input', () => {
     );
   });
 
+  it('reads an unquoted scope token exactly, whatever parameters follow it', () => {
+    // "scope==" is also a valid token68 credential (RFC 9110 §11.4), and is read as one
+    const bareScope = fc.string({ unit: fc.constantFrom(...NQCHARS.filter((c) => c !== ',')), minLength: 1, maxLength: 20 }).filter((t) => !/^=+$/.test(t));
+    fc.assert(
+      fc.property(bareScope, fc.constantFrom('', ', error="insufficient_scope"', ',resource_metadata="https://a.example/m"', ' , realm=x'), (scope, rest) => {
+        const result = parseBearerChallenge(`Bearer scope=${scope}${rest}`);
+        expect(result.ok).toBe(true);
+        if (result.ok) expect(result.value.scope).toEqual([scope]);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it('refuses any header over the size bound, because of the bound, whatever it holds', () => {
     const oversized = fc.oneof(
       // a challenge that would be read if it were shorter

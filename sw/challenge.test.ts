@@ -43,6 +43,20 @@ describe('parseBearerChallenge', () => {
     expect(bearer('Bearer error = invalid_token , scope=read').scope).toEqual(['read']);
   });
 
+  it('accepts an unquoted scope of scope-token characters up to the next comma, as servers send it', () => {
+    expect(bearer('Bearer scope=notes:read').scope).toEqual(['notes:read']);
+    expect(bearer('Bearer error="insufficient_scope", scope=notes:write, resource_metadata="https://mcp.example/.well-known/oauth-protected-resource"')).toEqual({
+      error: 'insufficient_scope',
+      scope: ['notes:write'],
+      resourceMetadata: 'https://mcp.example/.well-known/oauth-protected-resource',
+    });
+    expect(bearer('Bearer scope=https://mcp.example/scopes/read,error=insufficient_scope').scope).toEqual(['https://mcp.example/scopes/read']);
+    // only scope gets this leniency; a bare value that is no token elsewhere is still malformed
+    expect(parseBearerChallenge('Bearer error=insufficient:scope').ok).toBe(false);
+    // a quote or a backslash is never part of a scope
+    expect(parseBearerChallenge('Bearer scope=notes"read').ok).toBe(false);
+  });
+
   it('unescapes quoted-pairs, including escaped quotes', () => {
     const c = bearer('Bearer error_description="the \\"write\\" scope, see \\\\docs", scope="w"');
     expect(c.errorDescription).toBe('the "write" scope, see \\docs');

@@ -38,6 +38,9 @@ const TCHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 // scope-token = 1*NQCHAR, NQCHAR = %x21 / %x23-5B / %x5D-7E (RFC 6749 §3.3)
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+// what an unquoted `scope` may hold: scope-token characters up to the next "," (RFC 9110 wants a
+// quoted string for "notes:read", but servers send it bare, and it can mean only one thing)
+const BARE_SCOPE_CHAR = /[\x21\x23-\x2B\x2D-\x5B\x5D-\x7E]/;
 
 /** One OAuth scope token (RFC 6749 §3.3), at most 256 characters. */
 export function isScopeToken(value: string): boolean {
@@ -61,9 +64,9 @@ export function parseWwwAuthenticate(header: string): ParseResult<Challenge[]> {
   const skipListSeparators = () => {
     while (i < n && (s[i] === ' ' || s[i] === '\t' || s[i] === ',')) i++;
   };
-  const readToken = (): string => {
+  const readToken = (chars = TCHAR): string => {
     const start = i;
-    while (i < n && TCHAR.test(s[i]!)) i++;
+    while (i < n && chars.test(s[i]!)) i++;
     return s.slice(start, i);
   };
   const readQuoted = (): string | undefined => {
@@ -126,7 +129,7 @@ export function parseWwwAuthenticate(header: string): ParseResult<Challenge[]> {
             value = readQuoted();
             if (value === undefined) return fail(`unterminated or invalid quoted string for "${name}"`);
           } else {
-            value = readToken();
+            value = readToken(name.toLowerCase() === 'scope' ? BARE_SCOPE_CHAR : TCHAR);
             if (!value) return fail(`expected a value for "${name}"`);
           }
           const key = name.toLowerCase();

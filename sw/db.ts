@@ -66,6 +66,7 @@ export interface StoredToken {
   accessToken: string;
   refreshToken?: string;
   expiresAt: number;
+  issuedAt?: number;
   scopes: string[];
   requested: string[];
   dpop: true;

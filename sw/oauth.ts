@@ -100,10 +100,12 @@ function toTokenSet(
   }
   const expiresIn = typeof response.expires_in === 'number' ? response.expires_in : 3600;
   const refreshToken = response.refresh_token ?? previousRefreshToken;
+  const now = Date.now();
   return {
     ...origin,
     accessToken: response.access_token,
-    expiresAt: Date.now() + expiresIn * 1000,
+    issuedAt: now,
+    expiresAt: now + expiresIn * 1000,
     // RFC 6749 §5.1: scope may be omitted when it equals what was requested.
     scopes: response.scope !== undefined ? parseScope(response.scope) : [...fallbackScopes],
     dpop,

@@ -228,5 +228,10 @@ export const checkToken = guarded('DPoP-bound token', (v): StoredToken => {
   };
   const refreshToken = optionalText(v['refreshToken'], 'refreshToken', MAX_TOKEN);
   if (refreshToken) token.refreshToken = refreshToken;
+  if (v['issuedAt'] !== undefined) {
+    const issuedAt = time(v['issuedAt'], 'issuedAt');
+    if (issuedAt > token.expiresAt) fail('issuedAt is after expiresAt');
+    token.issuedAt = issuedAt;
+  }
   return token;
 });

@@ -1,7 +1,7 @@
 // The token slots: compare-and-set installs, generations, and single-flight refresh. Only bearer
 // tokens (dpop: false) here: DPoP-bound ones are also written to IndexedDB, which Node lacks.
 import { describe, expect, it } from 'vitest';
-import { clearToken, currentGeneration, dropToken, getToken, installToken, refreshOnce, type NewToken, type TokenSet } from './tokens.ts';
+import { clearToken, currentGeneration, dropToken, getToken, installToken, isExpired, refreshMargin, refreshOnce, type NewToken, type TokenSet } from './tokens.ts';
 
 let servers = 0;
 /** The token store is module state: every test gets servers of its own. */
@@ -151,5 +151,29 @@ describe('refreshOnce: single flight and the rotated-refresh guard', () => {
     expect(rotation).toBe(5);
     expect([...spent.values()].every((uses) => uses === 1)).toBe(true);
     expect(getToken(id)?.refreshToken).toBe('rt5');
+  });
+});
+
+describe('refreshing ahead of expiry, in proportion to the lifetime', () => {
+  const at = (issuedAt: number, lifetimeMs: number) => ({ ...issued('a'), issuedAt, expiresAt: issuedAt + lifetimeMs, generation: 1, accepted: true }) as TokenSet;
+
+  it('a token that lives 10 s is good for 8 s, not expired on arrival (a fixed 10 s margin refreshed before every request)', () => {
+    const token = at(0, 10_000);
+    expect(refreshMargin(token)).toBe(2_000);
+    expect(isExpired(token, 0)).toBe(false);
+    expect(isExpired(token, 7_999)).toBe(false);
+    expect(isExpired(token, 8_000)).toBe(true);
+  });
+
+  it('a long-lived token is refreshed 10 s before it expires, no earlier', () => {
+    const token = at(0, 3_600_000);
+    expect(refreshMargin(token)).toBe(10_000);
+    expect(isExpired(token, 3_589_999)).toBe(false);
+    expect(isExpired(token, 3_590_000)).toBe(true);
+  });
+
+  it('a token stored by an older version, without issuedAt, keeps the 10 s margin', () => {
+    const { issuedAt: _none, ...old } = at(0, 60_000);
+    expect(refreshMargin(old)).toBe(10_000);
   });
 });

@@ -9,8 +9,10 @@ import { deleteToken, saveToken, type StoredToken } from './db.ts';
 export interface TokenSet {
   readonly accessToken: string;
   readonly refreshToken?: string;
-  /** Epoch ms; a token is treated as expired a little early so it never expires in flight. */
+  /** Epoch ms; a token is treated as expired a little early so it never expires in flight (`refreshMargin`). */
   readonly expiresAt: number;
+  /** Epoch ms, when the worker received it; absent for a token stored by an older version. */
+  readonly issuedAt?: number;
   /** What it carries. */
   readonly scopes: readonly string[];
   /** What the authorization that issued it asked for: the loop guard's evidence. */
@@ -32,7 +34,8 @@ export interface TokenSet {
 
 export type NewToken = Omit<TokenSet, 'generation' | 'accepted'>;
 
-const EXPIRY_SKEW_MS = 10_000;
+const MAX_MARGIN_MS = 10_000;
+const MARGIN_SHARE = 0.2;
 const tokens = new Map<string, TokenSet>();
 const refreshing = new Map<string, { from: TokenSet; promise: Promise<TokenSet | undefined> }>();
 let lastGeneration = 0;
@@ -83,8 +86,18 @@ export function clearToken(serverId: string): TokenSet | undefined {
   return previous;
 }
 
+/**
+ * How long before its expiry a token counts as expired: a fifth of its lifetime, at most 10 s. A
+ * fixed 10 s would make a token that lives 10 s expired on arrival, and refresh it before every
+ * request.
+ */
+export function refreshMargin(token: Pick<TokenSet, 'expiresAt' | 'issuedAt'>): number {
+  if (token.issuedAt === undefined) return MAX_MARGIN_MS;
+  return Math.min(MAX_MARGIN_MS, Math.max(0, (token.expiresAt - token.issuedAt) * MARGIN_SHARE));
+}
+
 export function isExpired(token: TokenSet, now = Date.now()): boolean {
-  return token.expiresAt - EXPIRY_SKEW_MS <= now;
+  return token.expiresAt - refreshMargin(token) <= now;
 }
 
 /**
@@ -113,6 +126,7 @@ function toStored(serverId: string, token: TokenSet): StoredToken {
     clientId: token.clientId,
     accessToken: token.accessToken,
     expiresAt: token.expiresAt,
+    ...(token.issuedAt !== undefined ? { issuedAt: token.issuedAt } : {}),
     scopes: [...token.scopes],
     requested: [...token.requested],
     dpop: true,

@@ -352,4 +352,27 @@ export const mutations: Mutation[] = [
     edits: [{ file: 'sw/add-server.ts', find: '  if (!isTrusted(url)) {', replace: '  if (!url) {' }],
     test: { kind: 'browser', file: 'e2e/add-server.spec.ts', grep: 'refuses a server outside it' },
   },
+
+  // --- issue 12: sloppy servers, short-lived tokens ---------------------------------------------------
+  {
+    id: 'bare-scope-malformed',
+    finding: '12.4',
+    what: 'an unquoted scope (scope=notes:read) is refused as malformed',
+    edits: [{ file: 'sw/challenge.ts', find: "            value = readToken(name.toLowerCase() === 'scope' ? BARE_SCOPE_CHAR : TCHAR);", replace: '            value = readToken(TCHAR);' }],
+    test: { kind: 'browser', file: 'e2e/faults.spec.ts', grep: 'an unquoted scope' },
+  },
+  {
+    id: 'insecure-metadata-fetched',
+    finding: '12.4',
+    what: "a challenge's resource_metadata is fetched whatever its scheme and host",
+    edits: [{ file: 'sw/discovery.ts', find: '    assertSafeEndpoint(resourceMetadataUrl, `resource_metadata URL in the challenge of ${serverUrl.href}`);', replace: '' }],
+    test: { kind: 'browser', file: 'e2e/faults.spec.ts', grep: 'plain http on another machine' },
+  },
+  {
+    id: 'fixed-refresh-margin',
+    finding: '12.4',
+    what: 'every token is refreshed 10 s before expiry, whatever its lifetime',
+    edits: [{ file: 'sw/tokens.ts', find: '  if (token.issuedAt === undefined) return MAX_MARGIN_MS;', replace: '  return MAX_MARGIN_MS;' }],
+    test: { kind: 'browser', file: 'e2e/lifecycle.spec.ts', grep: 'in proportion to its life' },
+  },
 ];
