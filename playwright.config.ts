@@ -41,9 +41,10 @@ export default defineConfig({
       stderr: 'pipe',
     },
     {
-      // the same world with access tokens that expire within seconds, for the refresh tests
+      // the same world with access tokens that expire within seconds, for the refresh tests; its
+      // authorization server accepts only pushed authorization requests (RFC 9126)
       command: 'node servers/demo.ts',
-      env: { MCP_SW_AUTH_BASE_PORT: String(E2E_BASE_PORT + 10), MCP_SW_AUTH_ACCESS_TOKEN_TTL: '12', MCP_SW_AUTH_TRUSTED: 'demo' },
+      env: { MCP_SW_AUTH_BASE_PORT: String(E2E_BASE_PORT + 10), MCP_SW_AUTH_ACCESS_TOKEN_TTL: '12', MCP_SW_AUTH_TRUSTED: 'demo', MCP_SW_AUTH_PAR: 'require' },
       url: `http://localhost:${E2E_BASE_PORT + 10}/demo-config.json`,
       reuseExistingServer: false,
       timeout: 120_000,

@@ -30,7 +30,11 @@ export interface ChallengeServer {
   close(): Promise<void>;
 }
 
-export async function startChallengeServer(options: { appOrigin: string; issuer: string }): Promise<ChallengeServer> {
+/**
+ * `issuer`: the authorization server its metadata names; without one, the server is its own (with
+ * no pushed authorization requests, so the scope is in the authorization URL a test can hold).
+ */
+export async function startChallengeServer(options: { appOrigin: string; issuer?: string }): Promise<ChallengeServer> {
   let mode: MetadataMode = 'ok';
   const received: ChallengeServer['received'] = [];
   let origin = '';
@@ -52,7 +56,7 @@ export async function startChallengeServer(options: { appOrigin: string; issuer:
     received.push({ path: url.pathname + url.search, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
     if (url.pathname === '/.well-known/oauth-protected-resource/mcp' || url.pathname === '/.well-known/oauth-protected-resource') {
       const resource = mode === 'resource-mismatch' ? 'https://elsewhere.example/mcp' : `${origin}/mcp`;
-      const issuer = mode === 'issuer-mismatch' || mode === 'insecure-endpoint' || mode === 'as-error' || mode === 'as-timeout' || mode === 'no-pkce' ? origin : options.issuer;
+      const issuer = mode === 'issuer-mismatch' || mode === 'insecure-endpoint' || mode === 'as-error' || mode === 'as-timeout' || mode === 'no-pkce' ? origin : (options.issuer ?? origin);
       return json(res, 200, { resource, authorization_servers: [issuer], scopes_supported: ['burst:read'] });
     }
     if (url.pathname === '/.well-known/oauth-authorization-server' || url.pathname === '/.well-known/openid-configuration') {

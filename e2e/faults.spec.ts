@@ -1,6 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { INSECURE_METADATA, startChallengeServer, type ChallengeServer, type MetadataMode } from './challenge-server.ts';
-import { authorizationScopes, authorizeRead, ledger, openDemo, openWorld, resetLogs, runTool, withExtraServer, world } from './world.ts';
+import { asLog, authorizationScopes, authorizeRead, ledger, openDemo, openWorld, resetLogs, runTool, withExtraServer, world } from './world.ts';
 
 let hostile: ChallengeServer;
 
@@ -100,11 +100,11 @@ async function earlierGrantStillWorks(page: Page): Promise<void> {
 async function flowAtAuthorizationServer(page: Page): Promise<string> {
   await runTool(page, 'notes', 'add-note', { text: 'step-up' });
   await expect(page.getByTestId('prompt-notes')).toContainText('notes:write');
-  const authorizationRequest = page.waitForRequest((r) => r.url().startsWith(`${world.issuer}/auth`));
   await page.getByTestId('authorize-notes').click();
-  const state = new URL((await authorizationRequest).url()).searchParams.get('state');
-  expect(state).toBeTruthy();
   await page.waitForURL((url) => url.origin === world.issuer && url.pathname.startsWith('/interaction/'));
+  // the request was pushed (RFC 9126): its state is in what the authorization server received, not in the URL
+  const state = (await asLog()).authorizations.at(-1)?.state;
+  expect(state).toBeTruthy();
   return state!;
 }
 

@@ -35,7 +35,7 @@ test('one authorization across tabs: a second tab waits for the first tab\'s gra
 test.describe('bursts', { tag: '@multitab' }, () => {
 test.use({ baseURL: openWorld.appOrigin });
 test('4 tabs × 50 concurrent distinct challenges: the ledger keeps all 200 scopes and one authorization starts', async ({ context }) => {
-  const burst = await startChallengeServer({ appOrigin: openWorld.appOrigin, issuer: openWorld.issuer });
+  const burst = await startChallengeServer({ appOrigin: openWorld.appOrigin });
   try {
     const tabs = await Promise.all([0, 1, 2, 3].map(() => context.newPage()));
     for (const tab of tabs) {
@@ -63,7 +63,7 @@ test('4 tabs × 50 concurrent distinct challenges: the ledger keeps all 200 scop
     // Every tab is asked, and all four ask the worker at once. The authorization request is held
     // at the network, so the winning tab stays "at the authorization server" while the others ask.
     const started: string[] = [];
-    await context.route(`${openWorld.issuer}/auth**`, (route) => {
+    await context.route(`${burst.origin}/authorize**`, (route) => {
       started.push(route.request().url());
     });
     for (const tab of tabs) await expect(tab.getByTestId('authorize-burst')).toBeVisible();
@@ -80,13 +80,13 @@ test('4 tabs × 50 concurrent distinct challenges: the ledger keeps all 200 scop
 });
 
 test('with auto-redirect on, a burst of challenges that answer late still makes one authorization that asks for every scope', async ({ page, context }) => {
-  const burst = await startChallengeServer({ appOrigin: openWorld.appOrigin, issuer: openWorld.issuer });
+  const burst = await startChallengeServer({ appOrigin: openWorld.appOrigin });
   try {
     await withExtraServer(page, { id: 'burst', name: 'Burst', url: burst.url });
     await openDemo(page);
     await page.getByTestId('auto-redirect').check();
     const started: string[] = [];
-    await context.route(`${openWorld.issuer}/auth**`, (route) => {
+    await context.route(`${burst.origin}/authorize**`, (route) => {
       started.push(route.request().url());
       return route.fulfill({ status: 200, contentType: 'text/html', body: '<p>At the authorization server</p>' });
     });

@@ -6,7 +6,7 @@ import { demoConfig } from '../servers/config.ts';
 
 /** The locked build: its worker trusts only the two demo servers (MCP_SW_AUTH_TRUSTED=demo in playwright.config.ts). */
 export const world = demoConfig(Number(process.env.MCP_SW_AUTH_E2E_PORT ?? 4270));
-/** A second world whose access tokens live 12 s, for refresh tests (started by playwright.config.ts). */
+/** A second world whose access tokens live 12 s, for refresh tests, and which requires PAR (started by playwright.config.ts). */
 export const shortLivedWorld = demoConfig(world.basePort + 10);
 /**
  * Long enough for a 12 s token of those worlds to count as expired: the worker refreshes a fifth of
@@ -23,6 +23,9 @@ export interface AuthorizationLogEntry {
   scope?: string;
   resource?: string;
   clientId?: string;
+  state?: string;
+  /** Its parameters were pushed first (RFC 9126): the browser's URL held only a request_uri. */
+  pushed?: boolean;
 }
 
 export interface AsLog {

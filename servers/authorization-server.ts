@@ -66,6 +66,11 @@ export interface AuthorizationServerConfig {
    * would overwrite each other's sessions (signing in at one signs you out of the other).
    */
   cookieSuffix?: string;
+  /**
+   * Pushed authorization requests (RFC 9126): `allowed` (oidc-provider's default: advertised,
+   * optional), `required` (the only way to authorize), or `off` (not advertised).
+   */
+  pushedAuthorizationRequests?: 'allowed' | 'required' | 'off';
 }
 
 export interface AuthorizationLogEntry {
@@ -79,6 +84,8 @@ export interface AuthorizationLogEntry {
   state?: string;
   /** `prompt` parameter, when sent. */
   prompt?: string;
+  /** The parameters were pushed first (RFC 9126): the browser brought only a `request_uri`. */
+  pushed?: boolean;
   /**
    * What happened, updated as the request progresses:
    * `login` / `consent` (an interaction page was shown), `code` (redirected back
@@ -210,6 +217,10 @@ export async function startAuthorizationServer(
     },
     pkce: { required: () => true },
     features: {
+      pushedAuthorizationRequests: {
+        enabled: cfg.pushedAuthorizationRequests !== 'off',
+        requirePushedAuthorizationRequests: cfg.pushedAuthorizationRequests === 'required',
+      },
       devInteractions: { enabled: false },
       // a client may revoke only the tokens it was issued
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
@@ -379,13 +390,16 @@ export async function startAuthorizationServer(
       try {
         await next();
       } finally {
-        const params = (method === 'GET' ? q : (ctx as KoaContextWithOIDC).oidc?.params ?? {}) as Record<string, unknown>;
+        // what the request asked for, pushed (RFC 9126) or not: oidc-provider resolves a request_uri into its params
+        const params = ((ctx as KoaContextWithOIDC).oidc?.params ?? (method === 'GET' ? q : {})) as Record<string, unknown>;
+        const sent = (method === 'GET' ? q : params) as Record<string, unknown>;
         assignDefined(entry, {
           clientId: str(params.client_id),
           scope: str(params.scope),
           resource: strOrList(params.resource),
           state: str(params.state),
           prompt: str(params.prompt),
+          pushed: sent.request_uri !== undefined ? true : undefined,
         });
         settleOutcome(entry, ctx.response.get('location'), ctx.status);
         log.authorizations.push(entry);

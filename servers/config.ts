@@ -99,6 +99,16 @@ export interface DemoConfig {
    * build a production app with fixed servers should ship: it trusts the demo's two and refuses any other.
    */
   trustedServers: string[] | undefined;
+  /**
+   * Pushed authorization requests at the authorization server (RFC 9126): advertised and optional by
+   * default; MCP_SW_AUTH_PAR=require makes them the only way in, MCP_SW_AUTH_PAR=off turns them off.
+   */
+  pushedAuthorizationRequests: 'allowed' | 'required' | 'off';
+  /**
+   * The benchmark's routes (MCP_SW_AUTH_BENCH=1): the MCP servers answer `<mcp>/bench/challenge?n=`
+   * with a challenge for `bench:<n>`, and Notes' tokens may then carry `bench:0` to `bench:999`.
+   */
+  benchRoutes: boolean;
 }
 
 export function demoConfig(basePort = Number(process.env.MCP_SW_AUTH_BASE_PORT ?? 4170)): DemoConfig {
@@ -130,14 +140,17 @@ export function demoConfig(basePort = Number(process.env.MCP_SW_AUTH_BASE_PORT ?
     redirectUri: `${appOrigin}/oauth/callback`,
     accessTokenTtl,
     dpop: process.env.MCP_SW_AUTH_DPOP !== '0',
+    pushedAuthorizationRequests: process.env.MCP_SW_AUTH_PAR === 'require' ? 'required' : process.env.MCP_SW_AUTH_PAR === 'off' ? 'off' : 'allowed',
+    benchRoutes: process.env.MCP_SW_AUTH_BENCH === '1',
     trustedServers: process.env.MCP_SW_AUTH_TRUSTED === 'demo' ? [`http://localhost:${notesPort}/mcp`, `http://localhost:${calendarPort}/mcp`] : undefined,
   };
 }
 
 /** The resource servers (MCP servers) the authorization server knows, keyed by resource URL. */
 export function resourceServers(cfg: DemoConfig): Map<string, ServerScopes> {
+  const bench = Array.from({ length: 1000 }, (_, n) => ({ scope: `bench:${n}`, description: `Benchmark scope ${n}`, unlocks: [`bench/challenge?n=${n}`] }));
   return new Map([
-    [cfg.notesUrl, NOTES_SCOPES],
+    [cfg.notesUrl, cfg.benchRoutes ? { ...NOTES_SCOPES, scopes: [...NOTES_SCOPES.scopes, ...bench] } : NOTES_SCOPES],
     [cfg.calendarUrl, CALENDAR_SCOPES],
   ]);
 }
@@ -152,6 +165,7 @@ export function authorizationServerConfig(cfg: DemoConfig): AuthorizationServerC
     dpop: cfg.dpop,
     resources: resourceServers(cfg),
     dynamicRegistration: false,
+    pushedAuthorizationRequests: cfg.pushedAuthorizationRequests,
   };
 }
 

@@ -75,7 +75,7 @@ async function startAuthorization({ serverId, returnTo, resumes, popup, popupBlo
     const scopes = wanted.length > 0 ? wanted : (metadata.resource.scopes_supported ?? []);
     const offline = config.offlineAccess === true && authorizationServer.scopes_supported?.includes('offline_access') && !scopes.includes('offline_access');
     const resource = resourceIndicator(metadata);
-    const request = await buildAuthorizationRequest(authorizationServer, client.clientId, client.redirectUri, resource, offline ? [...scopes, 'offline_access'] : scopes);
+    const request = await buildAuthorizationRequest(authorizationServer, client, resource, offline ? [...scopes, 'offline_access'] : scopes);
     await rememberFlow({
       state: request.state,
       serverId,

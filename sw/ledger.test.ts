@@ -294,3 +294,23 @@ describe('discovery in the timeline', () => {
     expect(applyDiscovery(moved, { ...facts, authorizationServer: 'http://localhost:4190', clientId: 'def' }, 4).timeline).toHaveLength(3);
   });
 });
+
+describe('a burst in the timeline', () => {
+  const at = (record: LedgerRecord, scope: string, when: number, operation = 'tools/call x') =>
+    applyChallenge(record, { challenged: [scope], trigger: { status: 403, operation }, strategy: 'union', at: when });
+
+  it('refusals of one operation within 2 s are one entry naming every scope; the ledger keeps them all', () => {
+    let r = emptyLedger();
+    for (let n = 0; n < 500; n++) r = at(r, `bench:${n}`, 1_000 + n);
+    expect(r.requested).toHaveLength(500);
+    expect(r.timeline).toHaveLength(1);
+    expect(r.timeline[0]).toMatchObject({ kind: 'challenge', at: 1_000, challenged: Array.from({ length: 500 }, (_, n) => `bench:${n}`) });
+  });
+
+  it('another operation, or a refusal later than that, is an entry of its own', () => {
+    let r = at(emptyLedger(), 'a', 0);
+    r = at(r, 'b', 10, 'tools/call y');
+    r = at(r, 'c', 5_000, 'tools/call y');
+    expect(r.timeline.map((e) => (e.kind === 'challenge' ? e.challenged : []))).toEqual([['a'], ['b'], ['c']]);
+  });
+});

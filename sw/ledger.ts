@@ -60,15 +60,19 @@ export function applyChallenge<T extends LedgerRecord>(record: T, input: Challen
   }
   const next: PendingAuthorization = { challenged: [...input.challenged], requested, trigger: input.trigger, at: input.at };
   if (input.clientId) next.clientId = input.clientId;
-  return withEvent(withoutError(withPending({ ...record, requested }, next)), {
-    kind: 'challenge',
-    at: input.at,
-    status: input.trigger.status,
-    operation: input.trigger.operation,
-    challenged: [...input.challenged],
-    requested,
-  });
+  const updated = withoutError(withPending({ ...record, requested }, next));
+  const last = record.timeline.at(-1);
+  const event: TimelineEvent = { kind: 'challenge', at: input.at, status: input.trigger.status, operation: input.trigger.operation, challenged: [...input.challenged], requested };
+  if (last?.kind === 'challenge' && last.status === event.status && last.operation === event.operation && input.at - last.at < BURST_MS) {
+    // a burst of the same refusal is one entry, not one per request: each would carry the whole
+    // requested set, and the timeline would grow with the square of the burst
+    return { ...updated, timeline: [...record.timeline.slice(0, -1), { ...event, at: last.at, challenged: unionScopes(last.challenged, input.challenged) }] };
+  }
+  return withEvent(updated, event);
 }
+
+/** Refusals of one operation closer together than this are one timeline entry. */
+const BURST_MS = 2_000;
 
 /** The token a refused request carried, as the worker recorded it at issuance. */
 export interface RefusedToken {

@@ -17,28 +17,55 @@ export interface AuthorizationRequest {
   codeVerifier: string;
 }
 
-export async function buildAuthorizationRequest(
-  as: oauth.AuthorizationServer,
-  clientId: string,
-  redirectUri: string,
-  resource: string,
-  scopes: readonly string[],
-): Promise<AuthorizationRequest> {
+/**
+ * The PKCE authorization request. Where the authorization server takes pushed authorization
+ * requests (RFC 9126), its parameters are sent there first, from the worker, and the browser goes
+ * to the authorization endpoint with only `client_id` and `request_uri`: an accumulated scope set
+ * of any length stays out of the URL, nobody on the way can alter the request, and a server that
+ * requires PAR can be used at all. With DPoP, the push carries a proof, binding the code to the key.
+ */
+export async function buildAuthorizationRequest(as: oauth.AuthorizationServer, client: StoredClient, resource: string, scopes: readonly string[]): Promise<AuthorizationRequest> {
   if (!as.authorization_endpoint) {
     throw new AuthError('discovery_failed', `The authorization server ${as.issuer} has no authorization_endpoint in its metadata.`);
   }
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
+  const parameters = new URLSearchParams({ response_type: 'code', client_id: client.clientId, redirect_uri: client.redirectUri });
+  if (scopes.length > 0) parameters.set('scope', scopes.join(' '));
+  parameters.set('resource', resource);
+  parameters.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier));
+  parameters.set('code_challenge_method', 'S256');
+  parameters.set('state', state);
   const url = new URL(as.authorization_endpoint);
-  url.searchParams.set('response_type', 'code');
-  url.searchParams.set('client_id', clientId);
-  url.searchParams.set('redirect_uri', redirectUri);
-  if (scopes.length > 0) url.searchParams.set('scope', scopes.join(' '));
-  url.searchParams.set('resource', resource);
-  url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier));
-  url.searchParams.set('code_challenge_method', 'S256');
-  url.searchParams.set('state', state);
+  if (as.pushed_authorization_request_endpoint) {
+    url.searchParams.set('client_id', client.clientId);
+    url.searchParams.set('request_uri', await pushAuthorizationRequest(as, client, parameters));
+  } else if (as.require_pushed_authorization_requests === true) {
+    throw new AuthError('discovery_failed', `The authorization server ${as.issuer} requires pushed authorization requests but advertises no pushed_authorization_request_endpoint; fix its metadata.`);
+  } else {
+    for (const [name, value] of parameters) url.searchParams.set(name, value);
+  }
   return { url, state, codeVerifier };
+}
+
+/** RFC 9126: the request goes to the server directly; what comes back is a one-time reference to it. */
+async function pushAuthorizationRequest(as: oauth.AuthorizationServer, client: StoredClient, parameters: URLSearchParams): Promise<string> {
+  const endpoint = as.pushed_authorization_request_endpoint!;
+  assertSafeEndpoint(endpoint, `pushed_authorization_request_endpoint of ${as.issuer}`);
+  const options: oauth.PushedAuthorizationRequestOptions = { ...httpOptions(new URL(endpoint)) };
+  if (supportsDpop(as)) options.DPoP = await dpopHandle();
+  try {
+    const pushed = await withNonceRetry(async () => {
+      const response = await oauth.pushedAuthorizationRequest(as, oauthClient(client), clientAuthentication(client), parameters, options);
+      return oauth.processPushedAuthorizationResponse(as, oauthClient(client), response);
+    });
+    return pushed.request_uri;
+  } catch (cause) {
+    if (cause instanceof oauth.ResponseBodyError) {
+      fail('authorization_server_error', `The authorization server ${as.issuer} refused the authorization request (${cause.error}${cause.error_description ? `: ${cause.error_description}` : ''}).`, cause);
+    }
+    fail('authorization_server_error', `Sending the authorization request to ${endpoint} failed: ${cause instanceof Error ? cause.message : String(cause)}.`, cause);
+  }
 }
 
 /**
