@@ -8,7 +8,7 @@ import { settled } from './in-flight.ts';
 import { applyDiscovery, applyError, applyRedirect } from './ledger.ts';
 import { buildAuthorizationRequest } from './oauth.ts';
 import { clientFor, discoveryFacts } from './registration.ts';
-import { change, clientConfigOf, getConfig, getServer } from './registry.ts';
+import { change, clientConfigOf, getConfig, getServer, rebroadcast } from './registry.ts';
 import { unionScopes } from './scopes.ts';
 
 declare const self: ServiceWorkerGlobalScope;
@@ -27,13 +27,15 @@ export interface AuthorizeRequest {
   popupBlocked: boolean;
   /** The window asking. */
   requester: string;
+  /** Its tab, as the page names itself (see `StoredFlow.tab`). */
+  tab?: string;
 }
 
 export function authorize(request: AuthorizeRequest): Promise<{ url?: string; inFlight?: { startedAt: number } }> {
   return navigator.locks.request(`mcp-sw-auth:authorize:${request.serverId}`, async () => {
     await settled(request.serverId);
     if (!request.force) {
-      const other = await flowInFlight(request.serverId, request.requester, IN_FLIGHT_MS);
+      const other = await flowInFlight(request.serverId, request.requester, IN_FLIGHT_MS, rebroadcast);
       if (other) return { inFlight: { startedAt: other.createdAt } };
     }
     return { url: await startAuthorization(request) };
@@ -57,7 +59,7 @@ function checkResumes(resumes: unknown[]): unknown[] {
   return resumes;
 }
 
-async function startAuthorization({ serverId, returnTo, resumes, popup, popupBlocked, requester }: AuthorizeRequest): Promise<string> {
+async function startAuthorization({ serverId, returnTo, resumes, popup, popupBlocked, requester, tab }: AuthorizeRequest): Promise<string> {
   const server = getServer(serverId);
   const config = getConfig();
   if (!server || !config) {
@@ -93,6 +95,7 @@ async function startAuthorization({ serverId, returnTo, resumes, popup, popupBlo
       resumes: checkedResumes,
       createdAt: Date.now(),
       startedBy: requester,
+      ...(tab ? { tab } : {}),
     });
     await change(serverId, (r) => applyRedirect(applyDiscovery(r, discoveryFacts(metadata, client), Date.now()), scopes, Date.now(), popup));
     return request.url.href;

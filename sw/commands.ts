@@ -6,7 +6,7 @@ import { AuthError, toErrorInfo } from './errors.ts';
 import { applyRetry } from './ledger.ts';
 import { MESSAGE_KEY, type WorkerEnvelope, type WorkerReply, type WorkerRequest } from './messages.ts';
 import { outcomesFor, takeResult } from './outcomes.ts';
-import { forgetFlows } from './flows.ts';
+import { endFlowsOfTab, flowInFlight, forgetFlows, IN_FLIGHT_MS } from './flows.ts';
 import { release, setStepUpMode } from './holds.ts';
 import { allServers, autoRedirect, change, configure, ready, rebroadcast, setPreferences, strategy, toState, workerWarnings } from './registry.ts';
 import { trustedServers } from './settings.ts';
@@ -43,6 +43,11 @@ function text(value: unknown, what: string): string {
   return value;
 }
 
+/** The page's name for its tab, when it gives one. */
+function tabOf(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 && value.length <= 100 ? value : undefined;
+}
+
 async function run(request: WorkerRequest, requester: Requester): Promise<WorkerReply> {
   if (request.type === 'claim') {
     await self.clients.claim();
@@ -54,7 +59,14 @@ async function run(request: WorkerRequest, requester: Requester): Promise<Worker
       await configure(request.config ?? {}, request.servers);
       setStepUpMode(requester.id, request.stepUp === 'popup' ? 'popup' : 'redirect');
       const result = takeResult(requester.id, requester.url);
+      const tab = tabOf(request.tab);
+      // back in the app: a redirect this tab left for and that did not complete will not (flows.ts)
+      if (tab) for (const serverId of await endFlowsOfTab(tab)) rebroadcast(serverId);
       return snapshot(requester, result ? { result } : {});
+    }
+    case 'in-flight': {
+      const flow = await flowInFlight(text(request.serverId, 'serverId'), requester.id, IN_FLIGHT_MS, rebroadcast);
+      return snapshot(requester, flow ? { inFlight: { startedAt: flow.createdAt } } : {});
     }
     case 'state':
     case 'ping':
@@ -70,6 +82,7 @@ async function run(request: WorkerRequest, requester: Requester): Promise<Worker
         popup: request.popup === true,
         popupBlocked: request.popupBlocked === true,
         requester: requester.id,
+        tab: tabOf(request.tab),
       });
       return snapshot(requester, url ? { authorizationUrl: url } : inFlight ? { inFlight } : {});
     }

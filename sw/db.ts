@@ -54,6 +54,11 @@ export interface StoredFlow {
   createdAt: number;
   /** The window that started it; once that window has navigated to the authorization server it is gone. */
   startedBy: string;
+  /**
+   * The browser tab that started it, as the page names itself (a random id in its sessionStorage):
+   * a redirect flow's window is gone while it is at the authorization server, but its tab comes back.
+   */
+  tab?: string;
 }
 
 /** A DPoP-bound token set, kept so that it survives restarts: useless without the worker's key. */

@@ -6,10 +6,14 @@ import { loadFlows, saveFlow, takeFlow as takeStoredFlow, type StoredFlow } from
 /** A flow left at the authorization server longer than this is refused. */
 export const FLOW_LIFETIME_MS = 15 * 60_000;
 /**
- * How long a window's authorization counts as under way for other tabs. Past it (an abandoned
- * flow) any tab may start a new one; before it, a tab can still choose to (`force`).
+ * How long a window's authorization counts as under way for other tabs, at most. Past it any tab may
+ * start a new one; before it, a tab can still choose to (`force`). A flow whose window is known to be
+ * gone stops counting at once (`flowInFlight`); this bounds the rest: a tab closed while it is at the
+ * authorization server cannot be told from one whose user is still reading the consent page.
  */
 export const IN_FLIGHT_MS = 2 * 60_000;
+
+declare const self: ServiceWorkerGlobalScope;
 
 const flows = new Map<string, StoredFlow>();
 let restored: Promise<void> | undefined;
@@ -56,11 +60,53 @@ export async function takeFlow(state: string): Promise<StoredFlow | undefined> {
   return inMemory ?? stored;
 }
 
-/** Another window's flow for this server that is still recent enough to wait for. */
-export async function flowInFlight(serverId: string, requester: string, withinMs: number): Promise<StoredFlow | undefined> {
+/**
+ * Whether nobody can finish the flow any more. A popup's flow needs the window that opened it (the
+ * callback reports there, and its held requests are there): closed, or navigated to another page,
+ * that window is no longer a client of the worker. A redirect's window is meant to be gone (it is at
+ * the authorization server), so only its tab coming back without a result ends it (`endFlowsOfTab`).
+ */
+async function abandoned(flow: StoredFlow): Promise<boolean> {
+  return flow.display === 'popup' && (await self.clients.get(flow.startedBy)) === undefined;
+}
+
+/**
+ * Another window's flow for this server that is still recent enough to wait for, and whose window can
+ * still finish it. Flows found abandoned are ended; `onEnded` learns which servers lost one.
+ */
+export async function flowInFlight(serverId: string, requester: string, withinMs: number, onEnded: (serverId: string) => void = () => undefined): Promise<StoredFlow | undefined> {
   await restore();
   const now = Date.now();
-  return [...flows.values()].find((flow) => flow.serverId === serverId && flow.startedBy !== requester && now - flow.createdAt < withinMs);
+  for (const flow of [...flows.values()]) {
+    if (flow.serverId !== serverId || flow.startedBy === requester || now - flow.createdAt >= withinMs) continue;
+    if (!(await abandoned(flow))) return flow;
+    await endFlow(flow);
+    onEnded(serverId);
+  }
+  return undefined;
+}
+
+async function endFlow(flow: StoredFlow): Promise<void> {
+  flows.delete(flow.state);
+  await takeStoredFlow(flow.state);
+}
+
+/**
+ * A tab is back in the app (loaded, or restored from the back/forward cache) without the result of
+ * the redirect it left for: the user came back from the authorization server some other way (Back,
+ * a bookmark), so that authorization will not complete and other tabs need not wait for it. A
+ * redirect that completes has taken its flow before the tab loads (strategies/callback.ts). Returns
+ * the servers whose flow ended.
+ */
+export async function endFlowsOfTab(tab: string): Promise<string[]> {
+  await restore();
+  const ended: string[] = [];
+  for (const flow of [...flows.values()]) {
+    if (flow.display !== 'page' || flow.tab !== tab) continue;
+    await endFlow(flow);
+    ended.push(flow.serverId);
+  }
+  return ended;
 }
 
 /**
@@ -71,7 +117,6 @@ export async function forgetFlows(serverId: string, startedBy?: string): Promise
   await restore();
   for (const flow of [...flows.values()]) {
     if (flow.serverId !== serverId || (startedBy !== undefined && flow.startedBy !== startedBy)) continue;
-    flows.delete(flow.state);
-    await takeStoredFlow(flow.state);
+    await endFlow(flow);
   }
 }

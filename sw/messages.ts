@@ -195,15 +195,22 @@ export type WorkerRequest =
       servers: ServerRegistration[];
       /** How this window steps up: its refused requests are held while it authorizes in a popup, or answered at once. */
       stepUp?: 'popup' | 'redirect';
+      /** The browser tab, as the page names itself (a random id kept in its sessionStorage; not a secret). */
+      tab?: string;
     }
   | { type: 'state' }
+  /**
+   * This window waits for another's authorization (`inFlight`): is it still under way? The reply has
+   * `inFlight` while it is; a flow whose window is gone is ended, and the servers' state broadcast.
+   */
+  | { type: 'in-flight'; serverId: string }
   /** The refused requests of the asking window to one server since `since` (epoch ms). */
   | { type: 'challenges'; serverId: string; since: number }
   /**
    * `force` starts a new authorization even while another tab has one in flight. `popup`: the
    * callback lands in a popup, which the worker answers with a page that closes itself.
    */
-  | { type: 'authorize'; serverId: string; returnTo: string; resumes?: unknown[]; force?: boolean; popup?: boolean; popupBlocked?: boolean }
+  | { type: 'authorize'; serverId: string; returnTo: string; resumes?: unknown[]; force?: boolean; popup?: boolean; popupBlocked?: boolean; tab?: string }
   /** The popup was closed, or the user cancelled: answer the held requests with their challenges. */
   | { type: 'release'; serverId: string; reason: 'popup-closed' | 'cancelled' }
   | { type: 'sign-out'; serverId: string }

@@ -176,6 +176,7 @@ describe('checkToken', () => {
 describe('checkFlow', () => {
   it('accepts a flow the worker stored', () => {
     expect(accepted(checkFlow(flow()))).toEqual(flow());
+    expect(accepted(checkFlow(flow({ tab: crypto.randomUUID() })))).toHaveProperty('tab');
   });
 
   it.each<[string, Record<string, unknown>, RegExp]>([
@@ -190,6 +191,8 @@ describe('checkFlow', () => {
     ['a returnTo with a javascript: URL', { returnTo: 'javascript:alert(1)' }, /returnTo is not an https/],
     ['requireIss that is not a boolean', { requireIss: 'no' }, /requireIss is not true or false/],
     ['resumes that are not a list', { resumes: 'x' }, /resumes is not a list/],
+    ['a tab name that is not a string', { tab: 42 }, /tab/],
+    ['a tab name that is too long', { tab: 't'.repeat(101) }, /tab/],
   ])('refuses %s', (_what, over, why) => {
     const reason = refusal(checkFlow(flow(over)));
     expect(reason).toMatch(/^a stored authorization flow was ignored: /);

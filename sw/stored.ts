@@ -194,6 +194,7 @@ export const checkFlow = guarded('authorization flow', (v): StoredFlow => {
     resumes: v['resumes'] as unknown[],
     createdAt: time(v['createdAt'], 'createdAt'),
     startedBy: typeof v['startedBy'] === 'string' ? v['startedBy'] : fail('startedBy is not a string'),
+    ...(v['tab'] === undefined ? {} : { tab: text(v['tab'], 'tab', 100) }),
   };
 });
 

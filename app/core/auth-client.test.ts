@@ -11,6 +11,8 @@ const worker = vi.hoisted(() => ({
   /** Refused requests of this window, as the worker records them before answering the page. */
   challenges: [] as ChallengeOutcome[],
   result: undefined as FlowResult | undefined,
+  /** Another window's authorization for the server is under way (since then), as the worker sees it. */
+  inFlight: undefined as number | undefined,
   requests: [] as WorkerRequest[],
   listeners: new Set<(message: WorkerBroadcast) => void>(),
 }));
@@ -31,7 +33,8 @@ vi.mock('./worker-channel.ts', () => ({
       };
       if (message.type === 'challenges') reply.challenges = worker.challenges.filter((c) => c.serverId === message.serverId && c.at >= message.since);
       if (message.type === 'configure' && worker.result) reply.result = worker.result;
-      if (message.type === 'authorize') reply.authorizationUrl = 'https://as.example/authorize?state=x';
+      if (message.type === 'authorize' && worker.inFlight === undefined) reply.authorizationUrl = 'https://as.example/authorize?state=x';
+      if ((message.type === 'authorize' || message.type === 'in-flight') && worker.inFlight !== undefined) reply.inFlight = { startedAt: worker.inFlight };
       return reply;
     },
     onBroadcast(listener: (message: WorkerBroadcast) => void) {
@@ -95,6 +98,7 @@ beforeEach(() => {
   worker.servers = [serverState()];
   worker.challenges = [];
   worker.result = undefined;
+  worker.inFlight = undefined;
   worker.requests = [];
   worker.listeners.clear();
   resumed = [];
@@ -201,5 +205,48 @@ describe('resumes: every refused call is repeated after the grant', () => {
     worker.result = { serverId: SERVER, at: Date.now(), outcome: 'error', error: { code: 'access_denied', message: 'denied' }, resumes: [{ n: 1 }] };
     await startClient();
     expect(resumed).toEqual([]);
+  });
+});
+
+describe("waiting for another tab's authorization", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('asks the worker every 2 s whether it is still under way, stops waiting when it is not, and then stops asking', async () => {
+    vi.useFakeTimers();
+    await startClient();
+    worker.inFlight = Date.now();
+    await client.authorize(SERVER);
+    expect(client.getSnapshot().inFlight).toEqual({ [SERVER]: worker.inFlight });
+    const checks = () => worker.requests.filter((r) => r.type === 'in-flight').length;
+
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(checks()).toBe(1);
+    expect(client.getSnapshot().inFlight).toHaveProperty(SERVER);
+
+    // the other tab's window is gone: the worker ended its flow
+    worker.inFlight = undefined;
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(checks()).toBe(2);
+    expect(client.getSnapshot().inFlight).toEqual({});
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(checks()).toBe(2);
+    // and this tab authorizes itself
+    await client.authorize(SERVER);
+    expect(assign).toHaveBeenCalledWith('https://as.example/authorize?state=x');
+  });
+
+  it('names its tab to the worker, in configure and authorize, with the same id', async () => {
+    const storage = new Map<string, string>();
+    vi.stubGlobal('sessionStorage', { getItem: (k: string) => storage.get(k) ?? null, setItem: (k: string, v: string) => void storage.set(k, v) });
+    await startClient();
+    await client.authorize(SERVER);
+    const configure = worker.requests.find((r) => r.type === 'configure');
+    const authorize = worker.requests.find((r) => r.type === 'authorize');
+    const tab = configure?.type === 'configure' ? configure.tab : undefined;
+    expect(tab).toMatch(/^[0-9a-f-]{36}$/);
+    expect(authorize).toMatchObject({ tab });
+    expect(storage.get('mcp-sw-auth:tab')).toBe(tab);
   });
 });

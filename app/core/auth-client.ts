@@ -75,6 +75,24 @@ export class McpAuthError extends Error {
 const KEEPALIVE_MS = 20_000;
 const POPUP_FEATURES = 'popup,width=520,height=720';
 const POPUP_WATCH_MS = 400;
+/** While this tab waits for another's authorization, how often it asks whether that window is still there. */
+const IN_FLIGHT_CHECK_MS = 2_000;
+const TAB_KEY = 'mcp-sw-auth:tab';
+
+/**
+ * This tab's name for the worker: a random id kept in sessionStorage, so it survives the redirect to
+ * the authorization server and back. Not a secret: it lets the worker end a redirect this tab left
+ * for when the tab comes back without its result (Back, a bookmark), so other tabs stop waiting.
+ */
+function tabId(): string | undefined {
+  try {
+    let id = sessionStorage.getItem(TAB_KEY);
+    if (!id) sessionStorage.setItem(TAB_KEY, (id = crypto.randomUUID()));
+    return id;
+  } catch {
+    return undefined; // storage denied (a sandboxed frame): the 2-minute bound applies
+  }
+}
 
 export class McpAuthClient {
   #options: McpAuthOptions;
@@ -90,6 +108,8 @@ export class McpAuthClient {
   /** Popups this window has open, per server, with what ends watching them. */
   #popups = new Map<string, { window: Window; finish: () => void }>();
   #stop: Array<() => void> = [];
+  #tab = tabId();
+  #inFlightTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: McpAuthOptions) {
     this.#options = options;
@@ -145,8 +165,8 @@ export class McpAuthClient {
         const last = server.timeline.at(-1)?.kind;
         // a grant or a failure ends whatever authorization another tab had under way
         const { [server.id]: _ended, ...others } = this.#snapshot.inFlight;
-        const inFlight = last === 'grant' || last === 'error' ? others : this.#snapshot.inFlight;
-        this.#set({ servers: { ...this.#snapshot.servers, [server.id]: server }, inFlight });
+        this.#set({ servers: { ...this.#snapshot.servers, [server.id]: server } });
+        if (last === 'grant' || last === 'error') this.#setInFlight(others);
         this.#resumeAfterGrantElsewhere(server);
         this.#maybeAutoRedirect(server);
       }),
@@ -159,7 +179,7 @@ export class McpAuthClient {
     const config = { ...client, ...(strategy ? { strategy } : {}), ...(autoRedirect !== undefined ? { autoRedirect } : {}) };
     let result: FlowResult | undefined;
     try {
-      this.#configureMessage = { type: 'configure', config, servers: this.#options.servers };
+      this.#configureMessage = { type: 'configure', config, servers: this.#options.servers, ...(this.#tab ? { tab: this.#tab } : {}) };
       const told = this.#heldFor();
       ({ result } = await this.#request({ ...this.#configureMessage, stepUp: told }));
       // the stored auto-redirect choice is known only now
@@ -170,6 +190,18 @@ export class McpAuthClient {
     }
     const timer = setInterval(() => void this.#channel?.request({ type: 'ping' }).catch(() => undefined), KEEPALIVE_MS);
     this.#stop.push(() => clearInterval(timer));
+    // Back from the authorization server through the back/forward cache: no new start(), so tell the
+    // worker this tab is back (it ends the redirect this tab left for), and let it authorize again.
+    const onPageShow = (event: PageTransitionEvent) => {
+      if (!event.persisted) return;
+      this.#redirecting.clear();
+      void this.#tellStepUp().catch(() => undefined);
+    };
+    if (typeof window !== 'undefined') {
+      window.addEventListener('pageshow', onPageShow);
+      this.#stop.push(() => window.removeEventListener('pageshow', onPageShow));
+    }
+    this.#stop.push(() => this.#setInFlight({}));
     this.#set({ ready: true });
     if (result) this.#onResult(result);
   }
@@ -283,6 +315,7 @@ export class McpAuthClient {
         type: 'authorize',
         serverId,
         returnTo: location.href,
+        ...(this.#tab ? { tab: this.#tab } : {}),
         // after a popup this page is still here: its refused calls resume on the grant, in this window
         ...(resumes.length > 0 && !popup ? { resumes } : {}),
         ...(options.force ? { force: true } : {}),
@@ -297,7 +330,7 @@ export class McpAuthClient {
         return; // the page is leaving: stay marked as redirecting
       } else {
         popup?.close();
-        if (reply.inFlight) this.#set({ inFlight: { ...this.#snapshot.inFlight, [serverId]: reply.inFlight.startedAt } });
+        if (reply.inFlight) this.#setInFlight({ ...this.#snapshot.inFlight, [serverId]: reply.inFlight.startedAt });
       }
     } catch (error) {
       popup?.close();
@@ -374,7 +407,33 @@ export class McpAuthClient {
     if (!(serverId in this.#snapshot.servers)) return;
     const { [serverId]: _removed, ...servers } = this.#snapshot.servers;
     const { [serverId]: _flow, ...inFlight } = this.#snapshot.inFlight;
-    this.#set({ servers, inFlight });
+    this.#set({ servers });
+    this.#setInFlight(inFlight);
+  }
+
+  /**
+   * The authorizations this tab waits for. While there are any, it asks the worker every few seconds
+   * whether each is still under way: the window that started it may have been closed or have left
+   * the app, and then this tab may authorize itself instead of waiting out the 2-minute bound.
+   */
+  #setInFlight(inFlight: Readonly<Record<string, number>>): void {
+    if (inFlight !== this.#snapshot.inFlight) this.#set({ inFlight });
+    const waiting = Object.keys(inFlight).length > 0;
+    if (!waiting) {
+      clearInterval(this.#inFlightTimer);
+      this.#inFlightTimer = undefined;
+    } else {
+      this.#inFlightTimer ??= setInterval(() => void this.#checkInFlight(), IN_FLIGHT_CHECK_MS);
+    }
+  }
+
+  async #checkInFlight(): Promise<void> {
+    for (const serverId of Object.keys(this.#snapshot.inFlight)) {
+      const reply = await this.#request({ type: 'in-flight', serverId }).catch(() => undefined);
+      if (!reply || reply.inFlight || !(serverId in this.#snapshot.inFlight)) continue;
+      const { [serverId]: _ended, ...others } = this.#snapshot.inFlight;
+      this.#setInFlight(others);
+    }
   }
 
   /** The user's choices are kept by the worker, so they outlive the redirect and reloads. */

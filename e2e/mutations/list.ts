@@ -375,4 +375,25 @@ export const mutations: Mutation[] = [
     edits: [{ file: 'sw/tokens.ts', find: '  if (token.issuedAt === undefined) return MAX_MARGIN_MS;', replace: '  return MAX_MARGIN_MS;' }],
     test: { kind: 'browser', file: 'e2e/lifecycle.spec.ts', grep: 'in proportion to its life' },
   },
+  {
+    id: 'popup-opener-gone-still-waited-for',
+    finding: '12.3',
+    what: 'a popup flow counts as under way although the window that opened it is gone',
+    edits: [{ file: 'sw/flows.ts', find: "  return flow.display === 'popup' && (await self.clients.get(flow.startedBy)) === undefined;", replace: '  return false;' }],
+    test: { kind: 'browser', file: 'e2e/abandoned.spec.ts', grep: 'the opener is closed' },
+  },
+  {
+    id: 'returned-tab-flow-kept',
+    finding: '12.3',
+    what: 'a tab back in the app without its result does not end the redirect it left for',
+    edits: [{ file: 'sw/commands.ts', find: '      if (tab) for (const serverId of await endFlowsOfTab(tab)) rebroadcast(serverId);', replace: '' }],
+    test: { kind: 'browser', file: 'e2e/abandoned.spec.ts', grep: 'comes back from the authorization server' },
+  },
+  {
+    id: 'zod-eval-probe',
+    finding: '12.2',
+    what: "the chat page loads without zod-jitless.js, so the SDK's Zod probes eval under the strict CSP",
+    edits: [{ file: 'app/chat/index.html', find: '<script src="/zod-jitless.js"></script>', replace: '' }],
+    test: { kind: 'browser', file: 'e2e/csp.spec.ts', grep: '/chat/: two conversation steps' },
+  },
 ];
