@@ -100,15 +100,17 @@ export function serviceWorkers(browser: Browser, origin: string): Promise<Worker
  * Stops the origin's active service workers, as Firefox does with an idle one (their memory is
  * gone), through the chrome context's ServiceWorkerManager (nsIServiceWorkerInfo.terminateWorker):
  * Puppeteer has no service-worker target in Firefox. Resolves once Firefox reports each of them not
- * running (a lifetime deadline of 0). The next event (a fetch, a message) starts a fresh one.
+ * running (a lifetime deadline of 0) or started again since (a page's request or message may wake
+ * a fresh one at once). The next event (a fetch, a message) starts a fresh one.
  */
 export async function stopWorker(browser: Browser, origin: string): Promise<void> {
   const stopped = await chromeEval<WorkerInfo[]>(browser, WORKERS(origin, true));
   if (stopped.length === 0) throw new Error(`no active service worker for ${origin}`);
+  const launches = new Map(stopped.map((w) => [`${w.userContextId} ${w.scope}`, w.launchCount]));
   const deadline = Date.now() + 5_000;
   for (;;) {
     const workers = await serviceWorkers(browser, origin);
-    if (workers.every((w) => w.lifetimeDeadline === 0)) return;
+    if (workers.every((w) => w.lifetimeDeadline === 0 || w.launchCount > (launches.get(`${w.userContextId} ${w.scope}`) ?? Infinity))) return;
     if (Date.now() > deadline) throw new Error(`the worker did not stop: ${JSON.stringify(workers)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
