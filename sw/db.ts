@@ -79,7 +79,8 @@ export interface StoredToken {
 
 interface Schema extends DBSchema {
   servers: { key: string; value: ServerRecord };
-  flows: { key: string; value: StoredFlow };
+  /** By `serverId` (version 5): sign-out and removal end every stored flow of a server in one transaction. */
+  flows: { key: string; value: StoredFlow; indexes: { byServer: string } };
   config: { key: 'config'; value: WorkerConfig };
   /** Clients registered for us, per authorization server issuer. */
   clients: { key: string; value: StoredClient };
@@ -92,9 +93,30 @@ interface Schema extends DBSchema {
 type Db = IDBPDatabase<Schema>;
 
 export const DB_NAME = 'mcp-sw-auth';
-export const DB_VERSION = 4;
+export const DB_VERSION = 5;
 
 let opening: Promise<Db> | undefined;
+
+/**
+ * Resolves once this worker is the registration's active one. A new version of the app's worker is
+ * installed while the previous one still serves the pages, and may wait (Chromium keeps it waiting
+ * while the previous one holds requests for a popup's consent). Opening the database there would
+ * upgrade the schema under the worker that is still completing that consent, and close its
+ * connection; so a new version touches the database only from activation on. Outside a service
+ * worker (unit tests) there is nothing to wait for.
+ */
+function activated(): Promise<void> {
+  const worker = (globalThis as { serviceWorker?: ServiceWorker }).serviceWorker;
+  if (!worker || worker.state === 'activating' || worker.state === 'activated') return Promise.resolve();
+  return new Promise((resolve) => {
+    const onChange = () => {
+      if (worker.state !== 'activating' && worker.state !== 'activated') return;
+      worker.removeEventListener('statechange', onChange);
+      resolve();
+    };
+    worker.addEventListener('statechange', onChange);
+  });
+}
 
 /**
  * The open database. A failed open is not remembered: the next call tries again. A newer worker
@@ -103,7 +125,16 @@ let opening: Promise<Db> | undefined;
  */
 export function db(): Promise<Db> {
   if (opening) return opening;
-  const attempt = openDB<Schema>(DB_NAME, DB_VERSION, {
+  const attempt = activated().then(() => open());
+  opening = attempt;
+  attempt.catch(() => {
+    if (opening === attempt) opening = undefined;
+  });
+  return attempt;
+}
+
+function open(): Promise<Db> {
+  const connection: Promise<Db> = openDB<Schema>(DB_NAME, DB_VERSION, {
     upgrade(database, oldVersion, _newVersion, tx) {
       if (oldVersion < 1) {
         database.createObjectStore('servers', { keyPath: 'id' });
@@ -124,21 +155,20 @@ export function db(): Promise<Db> {
         void tx.objectStore('tokens').clear();
         void tx.objectStore('clients').clear();
       }
+      // Version 5 keeps every record of version 4: flows started by the previous worker complete
+      // under this one (e2e/update.spec.ts). It only indexes them by server.
+      if (oldVersion < 5) tx.objectStore('flows').createIndex('byServer', 'serverId');
     },
     blocking() {
       // a newer version of the worker wants to upgrade: let it
-      void attempt.then((database) => database.close());
+      void connection.then((database) => database.close());
       opening = undefined;
     },
     terminated() {
       opening = undefined;
     },
   });
-  opening = attempt;
-  attempt.catch(() => {
-    if (opening === attempt) opening = undefined;
-  });
-  return attempt;
+  return connection;
 }
 
 // --- servers -------------------------------------------------------------------------------------
@@ -202,6 +232,13 @@ export async function takeFlow(state: string): Promise<StoredFlow | undefined> {
   await tx.done;
   const checked = checkFlow(stored);
   return checked.ok ? checked.value : undefined;
+}
+
+/** Deletes every stored flow of a server, whatever else the record says. */
+export async function deleteFlowsOf(serverId: string): Promise<void> {
+  const tx = (await db()).transaction('flows', 'readwrite');
+  for (const key of await tx.store.index('byServer').getAllKeys(serverId)) await tx.store.delete(key);
+  await tx.done;
 }
 
 /** Flows still usable; expired and malformed ones are deleted on the way. */

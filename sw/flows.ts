@@ -1,7 +1,7 @@
 // Authorizations the user is at the authorization server for. Each is kept in memory and in
 // IndexedDB (the worker may be stopped while the user signs in); what comes back from IndexedDB is
 // checked like any stored record, and its endpoints are discovered again before anything is sent.
-import { loadFlows, saveFlow, takeFlow as takeStoredFlow, type StoredFlow } from './db.ts';
+import { deleteFlowsOf, loadFlows, saveFlow, takeFlow as takeStoredFlow, type StoredFlow } from './db.ts';
 
 /** A flow left at the authorization server longer than this is refused. */
 export const FLOW_LIFETIME_MS = 15 * 60_000;
@@ -119,4 +119,6 @@ export async function forgetFlows(serverId: string, startedBy?: string): Promise
     if (flow.serverId !== serverId || (startedBy !== undefined && flow.startedBy !== startedBy)) continue;
     await endFlow(flow);
   }
+  // all of them: also any stored under the server that this worker never took for its own
+  if (startedBy === undefined) await deleteFlowsOf(serverId);
 }

@@ -13,6 +13,8 @@ const worker = vi.hoisted(() => ({
   result: undefined as FlowResult | undefined,
   /** Another window's authorization for the server is under way (since then), as the worker sees it. */
   inFlight: undefined as number | undefined,
+  /** Changes when the worker restarts, or a new version takes over. */
+  instance: 'worker-1',
   requests: [] as WorkerRequest[],
   listeners: new Set<(message: WorkerBroadcast) => void>(),
 }));
@@ -26,7 +28,7 @@ vi.mock('./worker-channel.ts', () => ({
         ok: true,
         servers: worker.servers,
         clientId: worker.clientId,
-        instance: 'worker-1',
+        instance: worker.instance,
         warnings: [],
         strategy: 'union',
         autoRedirect: false,
@@ -41,6 +43,7 @@ vi.mock('./worker-channel.ts', () => ({
       worker.listeners.add(listener);
       return () => worker.listeners.delete(listener);
     },
+    onControllerChange: () => () => undefined,
   }),
 }));
 
@@ -99,6 +102,7 @@ beforeEach(() => {
   worker.challenges = [];
   worker.result = undefined;
   worker.inFlight = undefined;
+  worker.instance = 'worker-1';
   worker.requests = [];
   worker.listeners.clear();
   resumed = [];
@@ -248,5 +252,21 @@ describe("waiting for another tab's authorization", () => {
     expect(tab).toMatch(/^[0-9a-f-]{36}$/);
     expect(authorize).toMatchObject({ tab });
     expect(storage.get('mcp-sw-auth:tab')).toBe(tab);
+  });
+});
+
+describe('a worker that does not know this window', () => {
+  it('is told again how this window steps up, once, when a reply comes from a new worker instance (a restart, or an update that took over)', async () => {
+    await startClient();
+    const configures = () => worker.requests.filter((r) => r.type === 'configure');
+    expect(configures()).toHaveLength(1);
+    await client.logRetry(SERVER, 'tools/list', true);
+    expect(configures()).toHaveLength(1);
+    worker.instance = 'worker-2';
+    await client.logRetry(SERVER, 'tools/list', true);
+    await vi.waitFor(() => expect(configures()).toHaveLength(2));
+    expect(configures()[1]).toMatchObject({ type: 'configure', stepUp: 'redirect', servers: [{ id: SERVER }] });
+    await client.logRetry(SERVER, 'tools/list', true);
+    expect(configures()).toHaveLength(2);
   });
 });

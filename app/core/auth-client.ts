@@ -109,6 +109,8 @@ export class McpAuthClient {
   #popups = new Map<string, { window: Window; finish: () => void }>();
   #stop: Array<() => void> = [];
   #tab = tabId();
+  /** The worker's `instance` in its last reply: a new one has not heard this window's configure. */
+  #instance: string | undefined;
   #inFlightTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: McpAuthOptions) {
@@ -138,6 +140,11 @@ export class McpAuthClient {
 
   #apply(reply: WorkerReply): Extract<WorkerReply, { ok: true }> {
     if (!reply.ok) throw new McpAuthError(reply.error);
+    // A worker that restarted, or a new version that took over, knows this window's registrations
+    // from IndexedDB but not how it steps up: introduce the window again.
+    const unknownWorker = this.#instance !== undefined && reply.instance !== this.#instance;
+    this.#instance = reply.instance;
+    if (unknownWorker) void this.#tellStepUp().catch(() => undefined);
     const servers = Object.fromEntries(reply.servers.map((s) => [s.id, s]));
     this.#clientId = reply.clientId;
     this.#set({ servers, strategy: reply.strategy, autoRedirect: reply.autoRedirect, warnings: reply.warnings, trustedServers: reply.trustedServers });
@@ -190,6 +197,8 @@ export class McpAuthClient {
     }
     const timer = setInterval(() => void this.#channel?.request({ type: 'ping' }).catch(() => undefined), KEEPALIVE_MS);
     this.#stop.push(() => clearInterval(timer));
+    // A new version of the app's worker took over (an update): tell it at once, before the next request.
+    this.#stop.push(this.#channel.onControllerChange(() => void this.#tellStepUp().catch(() => undefined)));
     // Back from the authorization server through the back/forward cache: no new start(), so tell the
     // worker this tab is back (it ends the redirect this tab left for), and let it authorize again.
     const onPageShow = (event: PageTransitionEvent) => {

@@ -8,6 +8,8 @@ export class WorkerUnavailableError extends Error {
 export interface WorkerChannel {
   request(message: WorkerRequest): Promise<WorkerReply>;
   onBroadcast(listener: (message: WorkerBroadcast) => void): () => void;
+  /** Another worker took control of the page (a new version of the app's worker activated). */
+  onControllerChange(listener: () => void): () => void;
 }
 
 const REPLY_TIMEOUT_MS = 15_000;
@@ -84,6 +86,10 @@ export async function connectWorker(scriptUrl: string, callbackPath: string): Pr
       };
       container.addEventListener('message', handler);
       return () => container.removeEventListener('message', handler);
+    },
+    onControllerChange(listener) {
+      container.addEventListener('controllerchange', listener);
+      return () => container.removeEventListener('controllerchange', listener);
     },
   };
 }

@@ -17,7 +17,7 @@ export interface Mutation {
   what: string;
   edits: Edit[];
   /** The test that must fail under the mutation (and pass without it). */
-  test: { kind: 'unit'; file: string; name: string } | { kind: 'browser'; file: string; grep: string; env?: Record<string, string> };
+  test: { kind: 'unit'; file: string; name: string } | { kind: 'browser'; file: string; grep: string; env?: Record<string, string>; worker?: 'packed' };
 }
 
 export const mutations: Mutation[] = [
@@ -395,5 +395,19 @@ export const mutations: Mutation[] = [
     what: "the chat page loads without zod-jitless.js, so the SDK's Zod probes eval under the strict CSP",
     edits: [{ file: 'app/chat/index.html', find: '<script src="/zod-jitless.js"></script>', replace: '' }],
     test: { kind: 'browser', file: 'e2e/csp.spec.ts', grep: '/chat/: two conversation steps' },
+  },
+  {
+    id: 'waiting-worker-upgrades-schema',
+    finding: '12.1',
+    what: 'a new version of the worker opens (and upgrades) the database while it waits, under the worker still completing a consent',
+    edits: [{ file: 'sw/db.ts', find: "  if (!worker || worker.state === 'activating' || worker.state === 'activated') return Promise.resolve();", replace: '  return Promise.resolve();' }],
+    test: { kind: 'browser', file: 'e2e/update.spec.ts', grep: 'popup, with a request held', worker: 'packed' },
+  },
+  {
+    id: 'migration-drops-flows',
+    finding: '12.1',
+    what: 'the schema 5 migration clears the flows the previous version stored',
+    edits: [{ file: 'sw/db.ts', find: "      if (oldVersion < 5) tx.objectStore('flows').createIndex('byServer', 'serverId');", replace: "      if (oldVersion < 5) {\n        tx.objectStore('flows').createIndex('byServer', 'serverId');\n        void tx.objectStore('flows').clear();\n      }" }],
+    test: { kind: 'browser', file: 'e2e/update.spec.ts', grep: 'redirect: build N+1 activates', worker: 'packed' },
   },
 ];

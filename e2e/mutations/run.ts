@@ -54,6 +54,13 @@ async function runTest(dir: string, test: Mutation['test']): Promise<{ passed: b
   }
   const build = await exec(join(npx, 'vite'), ['build', '--logLevel', 'warn'], dir);
   if (build.code !== 0) return { passed: false, seconds: build.seconds, out: build.out };
+  if (test.worker === 'packed') {
+    // the test runs the prebuilt worker (lib/sw.js) as the no-bundler fixture serves it (e2e/update.spec.ts)
+    const lib = await exec(join(npx, 'vite'), ['build', '-c', 'vite.lib.config.ts', '--mode', 'sw', '--logLevel', 'warn'], dir);
+    if (lib.code !== 0) return { passed: false, seconds: build.seconds + lib.seconds, out: lib.out };
+    await copyFile(join(dir, 'lib/sw.js'), join(dir, 'e2e/fixtures/no-bundler/sw.js'));
+    await symlink(join(ROOT, 'e2e/fixtures/no-bundler/node_modules'), join(dir, 'e2e/fixtures/no-bundler/node_modules')).catch(() => undefined);
+  }
   const r = await exec(join(npx, 'playwright'), ['test', test.file, '-g', regex(test.grep), '--reporter=line'], dir, test.env ?? {});
   return { passed: r.code === 0 && /\b\d+ passed/.test(r.out), seconds: build.seconds + r.seconds, out: r.out };
 }
