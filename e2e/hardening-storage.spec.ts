@@ -40,6 +40,9 @@ async function moveStoredServer(page: Page, id: string, url: string): Promise<vo
 }
 
 test.describe('a hostile script of the origin, against storage', { tag: '@hardening' }, () => {
+  // The demo's Content-Security-Policy would stop a page script from reaching the attacker's server
+  // at all (csp.spec.ts); these tests prove the worker's own guarantee without that layer.
+  test.use({ bypassCSP: true });
   let evil: ChallengeServer;
   test.beforeEach(async () => {
     await resetLogs();

@@ -19,6 +19,7 @@ import {
   shortLivedWorld,
   stopWorker,
   workerInstance,
+  openWorld,
   world,
   type World,
 } from './world.ts';
@@ -48,17 +49,24 @@ test.describe('reliability', { tag: '@reliability' }, () => {
     expect((await ledger(page, 'notes'))?.granted).toEqual(['notes:read']);
     await expect(page.getByTestId('last-result')).toContainText('granted notes:read');
   });
+});
+
+// In the demo as it ships (no trusted list), whose worker's Content-Security-Policy lets it reach any
+// server on this machine: the locked build's policy would refuse the third origin before any request
+// (csp.spec.ts), and this test proves the worker's own guarantee without that layer.
+test.describe('reliability, without a trusted-server list', { tag: '@reliability' }, () => {
+  test.use({ baseURL: openWorld.appOrigin });
 
   test('a token goes only to its own server: not to a third origin, not across a cross-origin redirect, not in a URL', async ({ page, context }) => {
-    const other = await startChallengeServer({ appOrigin: world.appOrigin, issuer: world.issuer });
+    const other = await startChallengeServer({ appOrigin: openWorld.appOrigin, issuer: openWorld.issuer });
     try {
-      const secrets = captureSecrets(context);
+      const secrets = captureSecrets(context, openWorld);
       const urls: string[] = [];
       context.on('request', (request) => urls.push(request.url()));
-      await resetLogs();
+      await resetLogs(openWorld);
       await openDemo(page);
       await connect(page, 'notes');
-      await authorize(page, 'notes', 'lee');
+      await authorize(page, 'notes', 'lee', 'Allow', openWorld);
       await expect(page.getByTestId('tool-notes-list-notes')).toBeVisible();
 
       // a request to an origin the app never registered goes out untouched
@@ -70,13 +78,13 @@ test.describe('reliability', { tag: '@reliability' }, () => {
 
       // a registered server that redirects to another origin: the token does not follow
       let sentWithToken = false;
-      await context.route(`${world.notesUrl}/moved`, (route) => {
+      await context.route(`${openWorld.notesUrl}/moved`, (route) => {
         sentWithToken = /^(Bearer|DPoP) /.test(route.request().headers()['authorization'] ?? '');
         return route.fulfill({ status: 307, headers: { location: `${other.url}/landing` } });
       });
       await page.evaluate(async (url) => {
         await fetch(`${url}/moved`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).catch(() => undefined);
-      }, world.notesUrl);
+      }, openWorld.notesUrl);
       await expect.poll(() => other.received.some((r) => r.path.startsWith('/mcp/landing'))).toBe(true);
       expect(sentWithToken).toBe(true); // the worker did attach it for the registered server
       expect(other.received.filter((r) => r.authorization)).toEqual([]);
@@ -84,7 +92,7 @@ test.describe('reliability', { tag: '@reliability' }, () => {
       // The authorization response carries its code in the callback URL (that is OAuth); the worker
       // answers that navigation itself. No other URL carries a code, a verifier or a token.
       expect(secrets.size).toBeGreaterThan(0);
-      for (const url of urls.filter((u) => !u.startsWith(world.redirectUri))) {
+      for (const url of urls.filter((u) => !u.startsWith(openWorld.redirectUri))) {
         for (const secret of secrets) expect(url.includes(secret), `a secret in ${url.slice(0, 80)}`).toBe(false);
       }
       for (const url of urls) expect(url).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\./);

@@ -195,7 +195,11 @@ export type WorkerRequest =
       servers: ServerRegistration[];
       /** How this window steps up: its refused requests are held while it authorizes in a popup, or answered at once. */
       stepUp?: 'popup' | 'redirect';
-      /** The browser tab, as the page names itself (a random id kept in its sessionStorage; not a secret). */
+      /**
+       * Sent when the page has just loaded (or come back from the back/forward cache): its tab, as the
+       * page names itself (a random id kept in its sessionStorage; not a secret). The worker ends a
+       * redirect this tab left for and did not complete.
+       */
       tab?: string;
     }
   | { type: 'state' }

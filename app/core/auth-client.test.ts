@@ -256,7 +256,9 @@ describe("waiting for another tab's authorization", () => {
 });
 
 describe('a worker that does not know this window', () => {
-  it('is told again how this window steps up, once, when a reply comes from a new worker instance (a restart, or an update that took over)', async () => {
+  it('is told again how this window steps up, once, when a reply comes from a new worker instance (a restart, or an update that took over), without ending the redirect this tab may be starting', async () => {
+    const storage = new Map<string, string>();
+    vi.stubGlobal('sessionStorage', { getItem: (k: string) => storage.get(k) ?? null, setItem: (k: string, v: string) => void storage.set(k, v) });
     await startClient();
     const configures = () => worker.requests.filter((r) => r.type === 'configure');
     expect(configures()).toHaveLength(1);
@@ -265,7 +267,10 @@ describe('a worker that does not know this window', () => {
     worker.instance = 'worker-2';
     await client.logRetry(SERVER, 'tools/list', true);
     await vi.waitFor(() => expect(configures()).toHaveLength(2));
+    expect(configures()[0]).toHaveProperty('tab');
     expect(configures()[1]).toMatchObject({ type: 'configure', stepUp: 'redirect', servers: [{ id: SERVER }] });
+    // only a tab that has just loaded names itself: the worker would end the redirect it is leaving for
+    expect(configures()[1]).not.toHaveProperty('tab');
     await client.logRetry(SERVER, 'tools/list', true);
     expect(configures()).toHaveLength(2);
   });

@@ -186,9 +186,9 @@ export class McpAuthClient {
     const config = { ...client, ...(strategy ? { strategy } : {}), ...(autoRedirect !== undefined ? { autoRedirect } : {}) };
     let result: FlowResult | undefined;
     try {
-      this.#configureMessage = { type: 'configure', config, servers: this.#options.servers, ...(this.#tab ? { tab: this.#tab } : {}) };
+      this.#configureMessage = { type: 'configure', config, servers: this.#options.servers };
       const told = this.#heldFor();
-      ({ result } = await this.#request({ ...this.#configureMessage, stepUp: told }));
+      ({ result } = await this.#request({ ...this.#configureMessage, stepUp: told, ...this.#backInTab() }));
       // the stored auto-redirect choice is known only now
       if (this.#heldFor() !== told) await this.#tellStepUp();
     } catch (error) {
@@ -204,7 +204,7 @@ export class McpAuthClient {
     const onPageShow = (event: PageTransitionEvent) => {
       if (!event.persisted) return;
       this.#redirecting.clear();
-      void this.#tellStepUp().catch(() => undefined);
+      if (this.#configureMessage) void this.#request({ ...this.#configureMessage, stepUp: this.#heldFor(), ...this.#backInTab() }).catch(() => undefined);
     };
     if (typeof window !== 'undefined') {
       window.addEventListener('pageshow', onPageShow);
@@ -222,6 +222,15 @@ export class McpAuthClient {
   /** What the worker is told: with auto-redirect on, the page leaves, so nothing is held for it. */
   #heldFor(): 'popup' | 'redirect' {
     return this.#snapshot.autoRedirect ? 'redirect' : this.#stepUp();
+  }
+
+  /**
+   * Sent only when this tab has just loaded or come back from the back/forward cache: the worker then
+   * ends a redirect this tab left for and did not complete. Never with a mere change of mode, which
+   * may race the redirect this tab is starting.
+   */
+  #backInTab(): { tab?: string } {
+    return this.#tab ? { tab: this.#tab } : {};
   }
 
   async #tellStepUp(): Promise<void> {
