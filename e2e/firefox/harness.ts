@@ -203,6 +203,21 @@ export class Probe {
     await this.page.locator(this.selector).setTimeout(EXPECT_TIMEOUT_MS).click();
   }
 
+  /**
+   * Clicks it once it is visible, for a click after which its page goes away (the consent in a
+   * popup, which then closes itself): the click is dispatched in the page, and an error from the
+   * page being gone already is ignored. (puppeteer's own click can fail after it has clicked, once
+   * the popup is discarded, outside the test's await.)
+   */
+  async clickAndLeave(): Promise<void> {
+    await this.toBeVisible();
+    const element = await this.page.$(this.selector);
+    if (!element) throw new Error(`${this.selector} is gone`);
+    await element.evaluate((e) => (e as HTMLElement).click()).catch((error: Error) => {
+      if (!/no such frame|BrowsingContext does no longer exist|Target closed|detached|closed/i.test(error.message)) throw error;
+    });
+  }
+
   /** Replaces an input's value (Playwright's fill). */
   async fill(value: string): Promise<void> {
     await this.page.locator(this.selector).setTimeout(EXPECT_TIMEOUT_MS).fill(value);
@@ -288,7 +303,7 @@ export async function allowInPopup(page: Page, click: () => Promise<void>, user 
   await allow.toBeVisible();
   const scopes = await popup.$$eval('li.scope', (items) => items.map((li) => (li.textContent ?? '').trim()));
   const closed = new Promise<void>((resolve) => popup.once('close', () => resolve()));
-  await allow.click();
+  await allow.clickAndLeave();
   await withTimeout(closed, 'the popup closes itself');
   return scopes;
 }

@@ -188,7 +188,7 @@ describe('popup step-up', () => {
     await loginField(popup).fill('two');
     await nextDocument(popup, () => buttonNamed(popup, 'Sign in').click());
     const closed = new Promise<void>((resolve) => popup.once('close', () => resolve()));
-    await buttonNamed(popup, 'Allow').click();
+    await buttonNamed(popup, 'Allow').clickAndLeave();
     await withTimeout(closed, 'the popup closes itself');
     await fromA.toContainText('4 tools');
     await fromB.toContainText('4 tools');

@@ -2,7 +2,8 @@
 // driven over WebDriver BiDi by puppeteer-core, under Node's own test runner.
 //
 //   npm run test:firefox                                   every area (e2e/firefox/*.test.ts)
-//   npm run test:firefox -- --test-name-pattern growth     one area (growth, confinement, multitab, faults, popup, lifecycle)
+//   npm run test:firefox -- e2e/firefox/popup.test.ts      one area (growth, confinement, multitab, faults, popup, lifecycle)
+//   npm run test:firefox -- --test-name-pattern=reload     the tests whose name matches
 //
 // Starts the four demo worlds the way playwright.config.ts's webServer does (e2e/firefox/worlds.ts,
 // base port MCP_SW_AUTH_FIREFOX_PORT, default 4770), runs `node --test` over the test files one at a
@@ -31,7 +32,8 @@ if (!existsSync(join(ROOT, 'dist', 'index.html'))) {
   process.exit(1);
 }
 
-const args = process.argv.slice(2);
+// a `--` (as `node servers/with-node24.cjs test:firefox:run -- …` passes on) would end node --test's options
+const args = process.argv.slice(2).filter((a) => a !== '--');
 const chosen = args.filter((a) => a.endsWith('.test.ts'));
 const files = chosen.length > 0 ? chosen : readdirSync(HERE).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('e2e', 'firefox', f));
 const flags = args.filter((a) => !a.endsWith('.test.ts'));
