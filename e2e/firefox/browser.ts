@@ -118,9 +118,9 @@ export async function stopWorker(browser: Browser, origin: string): Promise<void
 
 /**
  * Answers one URL for one page with a body of the test's making (Playwright's page.route): a BiDi
- * network intercept limited to that URL and that page. (Puppeteer's setRequestInterception
- * intercepts every request, and in Firefox the page's requests that its service worker answers then
- * hang.) Returns a function that removes the intercept.
+ * network intercept limited to that URL and that page, so that no other request passes through the
+ * test's hands (Puppeteer's setRequestInterception would intercept every request of the page).
+ * Returns a function that removes the intercept.
  */
 export async function fulfill(page: Page, url: string, body: () => Promise<{ contentType: string; text: string }>): Promise<() => Promise<void>> {
   const connection = bidi(page.browser());
