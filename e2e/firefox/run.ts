@@ -6,7 +6,9 @@
 //   npm run test:firefox -- --test-name-pattern=reload     the tests whose name matches
 //
 // Starts the four demo worlds the way playwright.config.ts's webServer does (e2e/firefox/worlds.ts,
-// base port MCP_SW_AUTH_FIREFOX_PORT, default 4770), runs `node --test` over the test files one at a
+// base port MCP_SW_AUTH_FIREFOX_PORT, default 4770), and the fixture server (e2e/fixtures/serve.ts,
+// with the fixture apps at 4840–4844; update.test.ts needs them prepared by `npm run test:package`,
+// which `npm test` runs, and fails here at once when they are not), runs `node --test` over the test files one at a
 // time (each file launches one Firefox; each test gets a fresh browser context: its own service
 // worker and IndexedDB), then stops the worlds. Arguments are passed on to `node --test`; a
 // `*.test.ts` argument replaces the file list. The browser is FIREFOX_PATH, else /usr/bin/firefox-esr,
@@ -16,7 +18,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { firefoxPath } from './browser.ts';
-import { FIREFOX_BASE_PORT, WORLD_ENVIRONMENTS } from './worlds.ts';
+import { FIREFOX_BASE_PORT, FIXTURE_READY_URL, fixtureOrigins, WORLD_ENVIRONMENTS } from './worlds.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -37,6 +39,16 @@ const args = process.argv.slice(2).filter((a) => a !== '--');
 const chosen = args.filter((a) => a.endsWith('.test.ts'));
 const files = chosen.length > 0 ? chosen : readdirSync(HERE).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('e2e', 'firefox', f));
 const flags = args.filter((a) => !a.endsWith('.test.ts'));
+
+// The update app serves the no-bundler fixture's page and the packed package's worker: what `npm run
+// test:package` installs and copies there. Not prepared here (that packs and installs into the
+// fixture apps, which the Chromium suite may be using at the same time).
+const FIXTURE_FILES = ['e2e/fixtures/no-bundler/sw.js', 'e2e/fixtures/no-bundler/node_modules/mcp-sw-auth/lib/index.js', 'e2e/fixtures/update/previous-sw.js'];
+const missing = FIXTURE_FILES.filter((f) => !existsSync(join(ROOT, f)));
+if (files.some((f) => f.endsWith('update.test.ts')) && missing.length > 0) {
+  console.error(`update.test.ts needs the fixture apps prepared, and ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing: run \`npm run test:package\` first (\`npm test\` runs it), or leave update.test.ts out (\`npm run test:firefox -- e2e/firefox/growth.test.ts …\`).`);
+  process.exit(1);
+}
 
 const worlds: Array<{ name: string; child: ChildProcess; stderr: string[] }> = [];
 let stopping = false;
@@ -79,10 +91,21 @@ try {
     });
     worlds.push({ name, child, stderr });
   }
+  // the fixture apps, for the locked world (MCP_SW_AUTH_E2E_PORT, set by worlds.ts, places them)
+  {
+    const child = spawn(process.execPath, ['e2e/fixtures/serve.ts'], { cwd: ROOT, env: process.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const stderr: string[] = [];
+    child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
+    child.on('exit', (code) => {
+      if (!stopping) console.error(`the fixture server exited (code ${code}):\n${stderr.join('')}`);
+    });
+    worlds.push({ name: 'fixtures', child, stderr });
+  }
+  const checks = [...WORLD_ENVIRONMENTS.map(({ name, port }) => ({ name: `the ${name} world (port ${port})`, url: `http://localhost:${port}/demo-config.json` })), { name: 'the fixture server', url: FIXTURE_READY_URL }];
   await Promise.all(
-    WORLD_ENVIRONMENTS.map(({ name, port }, i) =>
-      ready(`http://localhost:${port}/demo-config.json`, worlds[i]!.child, Date.now() + READY_TIMEOUT_MS).catch((error: Error) => {
-        throw new Error(`the ${name} world (port ${port}): ${error.message}\n${worlds[i]!.stderr.join('')}`);
+    checks.map(({ name, url }, i) =>
+      ready(url, worlds[i]!.child, Date.now() + READY_TIMEOUT_MS).catch((error: Error) => {
+        throw new Error(`${name}: ${error.message}\n${worlds[i]!.stderr.join('')}`);
       }),
     ),
   );
@@ -91,7 +114,7 @@ try {
   stopWorlds();
   process.exit(1);
 }
-console.log(`Firefox suite: ${executable}, worlds at ${WORLD_ENVIRONMENTS.map((w) => w.port).join(', ')} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+console.log(`Firefox suite: ${executable}, worlds at ${WORLD_ENVIRONMENTS.map((w) => w.port).join(', ')}, fixture apps at ${fixtureOrigins.map((o) => new URL(o).port).join(', ')} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
 
 const tests = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...flags, ...files], {
   cwd: ROOT,

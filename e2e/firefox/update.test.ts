@@ -1,0 +1,233 @@
+// e2e/update.spec.ts in Firefox: an app update during a flow. The app is deployed with the worker of
+// the previous release (build N, e2e/fixtures/update/previous-sw.js: IndexedDB schema 4), a person
+// starts an authorization, and the host deploys this release (build N+1, the packed lib/sw.js:
+// schema 5, a migration) before the consent is given. The callback still completes, the ledger and
+// the registrations survive, and nothing is asked twice. Served by e2e/fixtures/serve.ts (the update
+// app: the no-bundler page, and whichever worker was deployed last), which run.ts starts for the
+// Firefox suite's locked world; the fixtures must be prepared (`npm run test:package`).
+//
+// What Firefox 153 ESR does differently (seen with the workers' own requests and a log they sent):
+// - Redirect: as in Chromium. N+1 installs from another tab, activates at once and migrates; it
+//   completes the flow N started.
+// - Popup, with a request held: N+1 installs and waits while N holds the page's request, as in
+//   Chromium; but it has already upgraded the database to schema 5 under N. Firefox has no
+//   `self.serviceWorker` in a service worker, so sw/db.ts's wait for activation (which reads
+//   `self.serviceWorker.state`) returns at once, and the worker's first database read, at start,
+//   upgrades the schema. N's connection is closed (it yields to the upgrade) and N cannot open a
+//   schema-5 database: after Allow the authorization server issues a code that is never exchanged,
+//   the popup stays open on the app's page (signed out), and the held connect waits on. The test
+//   describes the fixed behaviour (the same assertions as Chromium's) and is a TODO until then.
+//   With that wait fixed in a copy (the first event a new version gets is `install`: it waits for
+//   `activate`), the consent completes and the held initialize is answered, and Firefox activates
+//   N+1 about 30 ms after N answered it (skipWaiting); the page's next request (tools/list),
+//   sent during that handover, reached neither worker (no fetch event in either) and went out
+//   without its token: a 401, shown as "Error: HTTP 401". That too would fail this test.
+import assert from 'node:assert/strict';
+import { beforeEach, describe } from 'node:test';
+import type { Page } from 'puppeteer-core';
+import {
+  asLog,
+  authorizationScopes,
+  buttonNamed,
+  byTestId,
+  firefoxTest,
+  loginField,
+  nextDocument,
+  poll,
+  Probe,
+  readDatabase,
+  resetLogs,
+  waitForUrl,
+  withTimeout,
+  world as w,
+} from './harness.ts';
+import { updateOrigin } from './worlds.ts';
+
+type Build = 'previous' | 'current';
+
+async function deploy(build: Build): Promise<void> {
+  const response = await fetch(`${updateOrigin}/__deploy?build=${build}`, { method: 'POST' });
+  assert.equal(response.status, 204, `deploy ${build}`);
+}
+
+async function open(page: Page, stepUp: 'popup' | 'redirect'): Promise<void> {
+  await page.goto(`${updateOrigin}/?notes=${encodeURIComponent(w.notesUrl)}&stepUp=${stepUp}`);
+}
+
+/** The worker database's schema version, read without opening it (opening could create it). */
+function schemaVersion(page: Page): Promise<number | undefined> {
+  return page.evaluate(async () => (await indexedDB.databases()).find((d) => d.name === 'mcp-sw-auth')?.version);
+}
+
+/** Asks the browser to check for a new worker script now, as it does by itself after navigations. */
+async function checkForUpdate(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    await (await navigator.serviceWorker.getRegistration())!.update();
+  });
+}
+
+/** The registration's workers, by state. */
+function registration(page: Page): Promise<{ waiting: boolean; installing: boolean; active: boolean }> {
+  return page.evaluate(async () => {
+    const r = await navigator.serviceWorker.getRegistration();
+    return { waiting: !!r?.waiting, installing: !!r?.installing, active: !!r?.active };
+  });
+}
+
+/** Each line of the page's output. */
+const lines = (page: Page) => new Probe(page, '[data-testid="output"] li');
+
+async function codesExchanged(): Promise<number> {
+  return (await asLog(w)).tokens.filter((t) => t.grantType === 'authorization_code' && t.status === 200).length;
+}
+
+/**
+ * Records the status of every response the page's own fetches to the MCP server got (what its MCP
+ * client saw), in each document of the page, before any script of the page runs. (Playwright reads
+ * these off the page's response events; a fetch the worker answers raises no BiDi network event in
+ * Firefox.) Each document keeps its own list: read it before the page leaves.
+ */
+async function watchMcpStatuses(page: Page): Promise<() => Promise<number[]>> {
+  await page.evaluateOnNewDocument((url: string) => {
+    const statuses: number[] = [];
+    (window as unknown as { mcpStatuses: number[] }).mcpStatuses = statuses;
+    const original = window.fetch.bind(window);
+    window.fetch = async (input, init) => {
+      const request = new Request(input, init);
+      const response = await original(request);
+      if (request.url === url && request.method === 'POST') statuses.push(response.status);
+      return response;
+    };
+  }, w.notesUrl);
+  return () => page.evaluate(() => (window as unknown as { mcpStatuses?: number[] }).mcpStatuses ?? []);
+}
+
+/** Signs in when asked and allows; returns the scopes the consent listed. The popup closes itself after the click. */
+async function signInAndAllow(popupOrPage: Page, user: string): Promise<string[]> {
+  const login = loginField(popupOrPage);
+  const allow = buttonNamed(popupOrPage, 'Allow');
+  await poll(async () => (await login.isVisible()) || (await allow.isVisible()), Boolean, 'the login or the consent page shows');
+  if (await login.isVisible()) {
+    await login.fill(user);
+    await nextDocument(popupOrPage, () => buttonNamed(popupOrPage, 'Sign in').click());
+  }
+  await allow.toBeVisible();
+  const scopes = await popupOrPage.$$eval('li.scope', (items) => items.map((li) => (li.textContent ?? '').trim()));
+  await allow.clickAndLeave();
+  return scopes;
+}
+
+function popupOf(page: Page): Promise<Page> {
+  return withTimeout(new Promise<Page>((resolve) => page.once('popup', (popup) => resolve(popup!))), 'a popup opens');
+}
+
+describe('an update of the app during a flow', () => {
+  beforeEach(() => resetLogs(w));
+
+  firefoxTest(
+    'popup, with a request held: build N+1 arrives while the consent page is open; the held call is answered after the consent, then N+1 takes over with the ledger migrated',
+    async ({ page }) => {
+      await deploy('previous');
+      const statuses = await watchMcpStatuses(page);
+      const seen: number[] = [];
+      await open(page, 'popup');
+      await byTestId(page, 'status').toHaveText('signed-out');
+      assert.equal(await schemaVersion(page), 4);
+
+      await byTestId(page, 'connect').click(); // held by build N
+      await byTestId(page, 'authorize').toBeVisible();
+      const opened = popupOf(page);
+      await byTestId(page, 'authorize').click();
+      const popup = await opened;
+      await loginField(popup).toBeVisible();
+
+      // the host deploys N+1; the browser installs it, and it waits: N still holds the page's request
+      await deploy('current');
+      await checkForUpdate(page);
+      await poll(() => registration(page), (r) => r.waiting, 'N+1 is installed and waiting');
+      // the waiting build has not touched the database under the active one
+      assert.equal(await schemaVersion(page), 4, 'the database is still at schema 4 while N+1 waits');
+
+      const closed = new Promise<void>((resolve) => popup.once('close', () => resolve()));
+      assert.deepEqual(await signInAndAllow(popup, 'updated'), ['notes:read']);
+      await withTimeout(closed, 'the popup closes itself');
+      // the held connect is answered in place, and never as a refusal
+      await lines(page).toHaveText(['4 tools']);
+      seen.push(...(await statuses()));
+      // N+1 takes over once nothing is held: at once, or when the app's page next loads, as a
+      // person coming back to the app later. Either way it migrates the database
+      await page.goto('about:blank');
+      await open(page, 'popup');
+      await poll(() => schemaVersion(page), (v) => v === 5, 'N+1 migrated the database to schema 5');
+      assert.equal((await registration(page)).waiting, false);
+      await byTestId(page, 'status').toHaveText('authorized');
+
+      // N+1 carries on from what N kept: its token (no consent for notes:read again), its ledger
+      await byTestId(page, 'add').click(); // held by N+1
+      await byTestId(page, 'authorize').toBeVisible();
+      const next = popupOf(page);
+      await byTestId(page, 'authorize').click();
+      const second = await next;
+      const secondClosed = new Promise<void>((resolve) => second.once('close', () => resolve()));
+      assert.deepEqual(await signInAndAllow(second, 'updated'), ['notes:read', 'notes:write']);
+      await withTimeout(secondClosed, 'the popup closes itself');
+      await lines(page).toHaveCount(1);
+      await lines(page).toHaveText(/^Added note #\d+: without a bundler$/);
+      seen.push(...(await statuses()));
+      assert.deepEqual(
+        seen.filter((s) => s === 401 || s === 403),
+        [],
+      );
+      assert.ok(seen.length >= 3, `the page's MCP fetches were watched: ${JSON.stringify(seen)}`);
+      assert.deepEqual(await authorizationScopes(w.notesUrl, w), ['notes:read', 'notes:read notes:write']);
+      assert.equal(await codesExchanged(), 2);
+      const servers = (await readDatabase(page))['servers'] as Array<{ id: string; granted: string[]; authorizations: number }>;
+      assert.deepEqual(
+        servers.map((s) => [s.id, s.granted, s.authorizations]),
+        [['notes', ['notes:read', 'notes:write'], 2]],
+      );
+    },
+    {
+      todo: 'Firefox has no self.serviceWorker: the waiting N+1 upgrades IndexedDB to schema 5 under N, which then cannot complete the consent (sw/db.ts activated(); see the header of this file)',
+    },
+  );
+
+  firefoxTest(
+    'redirect: build N+1 activates while the user is at the authorization server; it completes the flow build N started, from the migrated database',
+    async ({ page, context }) => {
+      await deploy('previous');
+      await open(page, 'redirect');
+      await byTestId(page, 'status').toHaveText('signed-out');
+      await byTestId(page, 'connect').click();
+      await byTestId(page, 'authorize').toBeVisible();
+      await lines(page).toHaveText(['waiting for notes:read']);
+      await nextDocument(page, () => byTestId(page, 'authorize').click());
+      await waitForUrl(page, (url) => url.origin === w.issuer, 'at the authorization server'); // build N stored the flow (schema 4)
+
+      // another tab of the app picks up the deploy: N+1 installs, activates at once (nothing is held) and migrates
+      await deploy('current');
+      const other = await context.newPage();
+      await other.bringToFront();
+      await open(other, 'redirect');
+      await checkForUpdate(other);
+      await poll(() => schemaVersion(other), (v) => v === 5, 'N+1 migrated the database to schema 5');
+      // the registration and the ledger came through the migration: what N asked for is there
+      const migrated = (await readDatabase(other))['servers'] as Array<{ id: string; requested: string[]; granted: string[] }>;
+      assert.deepEqual(
+        migrated.map((s) => [s.id, s.requested, s.granted]),
+        [['notes', ['notes:read'], []]],
+      );
+
+      await page.bringToFront();
+      assert.deepEqual(await signInAndAllow(page, 'redirected'), ['notes:read']);
+      await waitForUrl(page, (url) => url.origin === updateOrigin && !url.pathname.startsWith('/oauth'), 'back in the app');
+      // N+1 completed N's flow: the interrupted connect was resumed after the redirect
+      await lines(page).toHaveText(['4 tools']);
+      await byTestId(page, 'status').toHaveText('authorized');
+      await byTestId(other, 'status').toHaveText('authorized');
+      assert.deepEqual(await authorizationScopes(w.notesUrl, w), ['notes:read']);
+      assert.equal(await codesExchanged(), 1);
+      await other.close();
+    },
+  );
+});
