@@ -261,7 +261,7 @@ export const mutations: Mutation[] = [
     id: 'no-blocking-handler',
     finding: '7.10',
     what: 'the worker keeps its database connection open when another asks to delete or upgrade it',
-    edits: [{ file: 'sw/db.ts', find: '      void attempt.then((database) => database.close());\n', replace: '' }],
+    edits: [{ file: 'sw/db.ts', find: '      void connection.then((database) => database.close());\n', replace: '' }],
     test: { kind: 'browser', file: 'e2e/hardening-policy.spec.ts', grep: 'deleting the database' },
   },
   {

@@ -100,6 +100,18 @@ async function main(): Promise<number> {
     console.error(`No mutation matches ${words.join(' ')}.`);
     return 2;
   }
+  // Every edit must apply before anything runs: a stale text found after twenty minutes wastes them.
+  const stale: string[] = [];
+  for (const mutation of chosen) {
+    for (const edit of mutation.edits) {
+      const count = (await readFile(join(ROOT, edit.file), 'utf8')).split(edit.find).length - 1;
+      if (count !== 1) stale.push(`${mutation.id}: ${edit.file} holds the text to replace ${count} times, not once: ${JSON.stringify(edit.find.slice(0, 80))}`);
+    }
+  }
+  if (stale.length > 0) {
+    console.error(`Update these mutations in e2e/mutations/list.ts to the code as it is now:\n${stale.join('\n')}`);
+    return 2;
+  }
   const dir = await copyTree();
   console.log(`Working copy: ${dir}; ${chosen.length} mutation(s).`);
   const baselines = new Map<string, boolean>();
