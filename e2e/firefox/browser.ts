@@ -160,9 +160,24 @@ export interface Exchange {
   responseBody?: string;
 }
 
+/** A response as the proxy received it, and what a test makes of it (csp.test.ts: a policy header, a page, metadata). */
+export interface ProxiedResponse {
+  status: number;
+  /** Lower-case names, as Node gives them. */
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+export type ResponseChange = (response: ProxiedResponse) => { headers?: ProxiedResponse['headers']; body?: string };
+
 export interface RecordingProxy {
   port: number;
   exchanges: Exchange[];
+  /**
+   * Chooses, per request, a change to its response (Playwright's route.fetch + route.fulfill, for
+   * the worker's requests too, which no BiDi intercept sees): the proxy asks the server for an
+   * uncompressed answer, reads it whole, and sends on what `change` makes of it. Unset: nothing changes.
+   */
+  rewrite: ((method: string, url: string) => ResponseChange | undefined) | undefined;
   /** Firefox preferences that send every http request (localhost included) through the proxy. */
   prefs: Record<string, string | number | boolean>;
   close(): Promise<void>;
@@ -176,6 +191,7 @@ export interface RecordingProxy {
  */
 export async function startRecordingProxy(keepBody: (url: string) => boolean): Promise<RecordingProxy> {
   const exchanges: Exchange[] = [];
+  let rewrite: RecordingProxy['rewrite'];
   const read = (stream: IncomingMessage) =>
     new Promise<Buffer>((resolve, reject) => {
       const chunks: Buffer[] = [];
@@ -197,9 +213,24 @@ export async function startRecordingProxy(keepBody: (url: string) => boolean): P
       delete headers['proxy-authorization'];
       const exchange: Exchange = { method: req.method ?? 'GET', url, requestBody: body.toString('utf8'), status: 0 };
       exchanges.push(exchange);
+      const change = rewrite?.(exchange.method, url);
+      if (change) delete headers['accept-encoding'];
       const upstream = httpRequest(url, { method: req.method, headers }, (answer) => {
         exchange.status = answer.statusCode ?? 0;
         if (typeof answer.headers.location === 'string') exchange.location = answer.headers.location;
+        if (change) {
+          void read(answer).then((received) => {
+            const original: ProxiedResponse = { status: exchange.status, headers: { ...answer.headers }, body: received.toString('utf8') };
+            const changed = change(original);
+            const text = changed.body ?? original.body;
+            const sent = { ...original.headers, ...changed.headers };
+            delete sent['transfer-encoding'];
+            sent['content-length'] = String(Buffer.byteLength(text));
+            if (keepBody(url)) exchange.responseBody = text;
+            res.writeHead(exchange.status, answer.statusMessage, sent).end(text);
+          }, () => res.destroy());
+          return;
+        }
         res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders);
         if (keepBody(url)) {
           const chunks: Buffer[] = [];
@@ -221,6 +252,12 @@ export async function startRecordingProxy(keepBody: (url: string) => boolean): P
   return {
     port,
     exchanges,
+    get rewrite() {
+      return rewrite;
+    },
+    set rewrite(choose) {
+      rewrite = choose;
+    },
     prefs: {
       'network.proxy.type': 1,
       'network.proxy.http': '127.0.0.1',

@@ -2,7 +2,7 @@
 // driven over WebDriver BiDi by puppeteer-core, under Node's own test runner.
 //
 //   npm run test:firefox                                   every area (e2e/firefox/*.test.ts)
-//   npm run test:firefox -- e2e/firefox/popup.test.ts      one area (growth, confinement, multitab, faults, popup, lifecycle)
+//   npm run test:firefox -- e2e/firefox/popup.test.ts      one area (growth, confinement, multitab, faults, popup, lifecycle, abandoned, update, csp)
 //   npm run test:firefox -- --test-name-pattern=reload     the tests whose name matches
 //
 // Starts the four demo worlds the way playwright.config.ts's webServer does (e2e/firefox/worlds.ts,
