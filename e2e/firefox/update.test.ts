@@ -6,22 +6,24 @@
 // app: the no-bundler page, and whichever worker was deployed last), which run.ts starts for the
 // Firefox suite's locked world; the fixtures must be prepared (`npm run test:package`).
 //
-// What Firefox 153 ESR does differently (seen with the workers' own requests and a log they sent):
+// What Firefox 153 ESR does differently:
 // - Redirect: as in Chromium. N+1 installs from another tab, activates at once and migrates; it
 //   completes the flow N started.
 // - Popup, with a request held: N+1 installs and waits while N holds the page's request, as in
 //   Chromium; but it has already upgraded the database to schema 5 under N. Firefox has no
 //   `self.serviceWorker` in a service worker, so sw/db.ts's wait for activation (which reads
 //   `self.serviceWorker.state`) returns at once, and the worker's first database read, at start,
-//   upgrades the schema. N's connection is closed (it yields to the upgrade) and N cannot open a
-//   schema-5 database: after Allow the authorization server issues a code that is never exchanged,
-//   the popup stays open on the app's page (signed out), and the held connect waits on. The test
-//   describes the fixed behaviour (the same assertions as Chromium's) and is a TODO until then.
-//   With that wait fixed in a copy (the first event a new version gets is `install`: it waits for
-//   `activate`), the consent completes and the held initialize is answered, and Firefox activates
-//   N+1 about 30 ms after N answered it (skipWaiting); the page's next request (tools/list),
-//   sent during that handover, reached neither worker (no fetch event in either) and went out
-//   without its token: a 401, shown as "Error: HTTP 401". That too would fail this test.
+//   upgrades the schema. N's connection is closed (it yields to the upgrade), and N, a schema-4
+//   worker, cannot use the upgraded database: after Allow the authorization server issues a code
+//   that is never exchanged (no token request), the flow stays stored, the popup stays open on the
+//   app's page (signed out), and the held connect waits on. The test describes the fixed behaviour
+//   (the same assertions as Chromium's) and is a TODO until then.
+//   In a copy of the tree with that wait fixed (a new version's first event is `install`: it then
+//   waits for `activate`), and with both workers logging their events to the server: the schema
+//   stays 4 while N+1 waits, the consent completes, the held initialize is answered, and Firefox
+//   activates N+1 20 to 40 ms after N answered it (skipWaiting). The page's next request
+//   (tools/list), sent during that handover, reached neither worker (no fetch event in either) and
+//   went out without its token: a 401, shown as "Error: HTTP 401". That too fails this test.
 import assert from 'node:assert/strict';
 import { beforeEach, describe } from 'node:test';
 import type { Page } from 'puppeteer-core';
@@ -83,9 +85,10 @@ async function codesExchanged(): Promise<number> {
 
 /**
  * Records the status of every response the page's own fetches to the MCP server got (what its MCP
- * client saw), in each document of the page, before any script of the page runs. (Playwright reads
- * these off the page's response events; a fetch the worker answers raises no BiDi network event in
- * Firefox.) Each document keeps its own list: read it before the page leaves.
+ * client saw), in each document of the page, before any script of the page runs: what the page's
+ * fetch resolved with, whoever answered it (Playwright reads these off the page's response events;
+ * popup.test.ts reads them in the page the same way). Each document keeps its own list: read it
+ * before the page leaves.
  */
 async function watchMcpStatuses(page: Page): Promise<() => Promise<number[]>> {
   await page.evaluateOnNewDocument((url: string) => {
