@@ -1,27 +1,10 @@
 import { expect, test, type Page } from '@playwright/test';
+import { visibleInPage } from './page-scripts.ts';
 import { authorizationScopes, authorize, bearerWorld, captureSecrets, connect, openDemo, readDatabase, resetLogs, runTool, world, type World } from './world.ts';
 
 /** What page script can see: web storage, the URL, plain globals, the DOM, and every IndexedDB database in full. */
 async function visibleToPage(page: Page): Promise<Record<string, string>> {
-  const visible = await page.evaluate(() => {
-    const globals: Record<string, string> = {};
-    for (const name of Object.getOwnPropertyNames(window)) {
-      try {
-        const value = (window as unknown as Record<string, unknown>)[name];
-        if (typeof value === 'string') globals[name] = value;
-        else if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) globals[name] = JSON.stringify(value);
-      } catch {
-        // cross-origin or throwing getters hold nothing of ours
-      }
-    }
-    return {
-      local: JSON.stringify({ ...localStorage }),
-      session: JSON.stringify({ ...sessionStorage }),
-      url: location.href,
-      globals: JSON.stringify(globals),
-      dom: document.documentElement.outerHTML,
-    };
-  });
+  const visible = await page.evaluate(visibleInPage);
   const databases = await page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name));
   expect(databases).toEqual(['mcp-sw-auth']);
   return { ...visible, indexedDB: JSON.stringify(await readDatabase(page)) };

@@ -3,6 +3,7 @@
 import { expect, type BrowserContext, type Locator, type Page } from '@playwright/test';
 import type { WorkerReply, WorkerRequest } from '../sw/messages.ts';
 import { demoConfig } from '../servers/config.ts';
+import { askWorkerInPage, readDatabaseInPage } from './page-scripts.ts';
 
 /** The locked build: its worker trusts only the two demo servers (MCP_SW_AUTH_TRUSTED=demo in playwright.config.ts). */
 export const world = demoConfig(Number(process.env.MCP_SW_AUTH_E2E_PORT ?? 4270));
@@ -253,17 +254,7 @@ export async function stopWorker(context: BrowserContext, page: Page, whileStopp
 
 /** Sends one request to the worker from the page, as any script of the origin can. */
 export function askWorker(page: Page, request: WorkerRequest): Promise<WorkerReply> {
-  return page.evaluate(
-    (message) =>
-      new Promise<WorkerReply>((resolve, reject) => {
-        const worker = navigator.serviceWorker.controller;
-        if (!worker) return reject(new Error('no service worker controls the page'));
-        const { port1, port2 } = new MessageChannel();
-        port1.onmessage = (event) => resolve(event.data as WorkerReply);
-        worker.postMessage({ 'mcp-sw-auth': message }, [port2]);
-      }),
-    request,
-  );
+  return page.evaluate(askWorkerInPage, request);
 }
 
 /** The id of the running worker instance: a new one after the browser stopped and restarted it. */
@@ -275,23 +266,7 @@ export async function workerInstance(page: Page): Promise<string> {
 
 /** Every record of every store of the worker's database, read by page script (as any script of the origin can). */
 export function readDatabase(page: Page): Promise<Record<string, unknown[]>> {
-  return page.evaluate(async () => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const request = indexedDB.open('mcp-sw-auth');
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-    const stores: Record<string, unknown[]> = {};
-    for (const store of Array.from(db.objectStoreNames)) {
-      stores[store] = await new Promise<unknown[]>((resolve, reject) => {
-        const request = db.transaction(store).objectStore(store).getAll();
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-      });
-    }
-    db.close();
-    return stores;
-  });
+  return page.evaluate(readDatabaseInPage);
 }
 
 /** Writes a record into the worker's database from the page: what a hostile script of the origin could do. */

@@ -7,6 +7,7 @@
 // bearer token, and it holds no metadata: endpoints are discovered from the network in each
 // worker lifetime.
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { activated } from './lifecycle.ts';
 import type { LedgerRecord } from './ledger.ts';
 import type { ServerRegistration, WorkerConfig } from './messages.ts';
 import { checkClient, checkConfig, checkFlow, checkServerRecord, checkToken, type Checked } from './stored.ts';
@@ -98,30 +99,9 @@ export const DB_VERSION = 5;
 let opening: Promise<Db> | undefined;
 
 /**
- * Resolves once this worker is the registration's active one. A new version of the app's worker is
- * installed while the previous one still serves the pages, and may wait (Chromium keeps it waiting
- * while the previous one holds requests for a popup's consent). Opening the database there would
- * upgrade the schema under the worker that is still completing that consent, and close its
- * connection; so a new version touches the database only from activation on. Outside a service
- * worker (unit tests) there is nothing to wait for.
- */
-function activated(): Promise<void> {
-  const worker = (globalThis as { serviceWorker?: ServiceWorker }).serviceWorker;
-  if (!worker || worker.state === 'activating' || worker.state === 'activated') return Promise.resolve();
-  return new Promise((resolve) => {
-    const onChange = () => {
-      if (worker.state !== 'activating' && worker.state !== 'activated') return;
-      worker.removeEventListener('statechange', onChange);
-      resolve();
-    };
-    worker.addEventListener('statechange', onChange);
-  });
-}
-
-/**
- * The open database. A failed open is not remembered: the next call tries again. A newer worker
- * asking to upgrade the schema makes this one close its connection (blocking), so updates never
- * wait for an old worker.
+ * The open database, once this worker is the active one (lifecycle.ts). A failed open is not
+ * remembered: the next call tries again. A newer worker asking to upgrade the schema makes this one
+ * close its connection (blocking), so updates never wait for an old worker.
  */
 export function db(): Promise<Db> {
   if (opening) return opening;

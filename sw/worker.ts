@@ -1,7 +1,8 @@
 // `mcp-sw-auth/worker`: installs the worker on the service worker global scope of the app's own
 // worker. The browser's events go to routing and commands; only our requests (the callback path,
 // the registered MCP servers) and our messages (namespaced) are handled, and everything else is
-// left to the host worker. It does not call skipWaiting/clients.claim unless asked (`takeControl`).
+// left to the host worker. It does not call clients.claim unless asked (`takeControl`), and never
+// skipWaiting: see `takeControl`.
 import { handleMessage, isOurs } from './commands.ts';
 import { ready } from './registry.ts';
 import { route } from './routing.ts';
@@ -13,9 +14,15 @@ export { InvalidOptionsError } from './settings.ts';
 
 export interface McpSwAuthInstallOptions extends McpSwAuthOptions {
   /**
-   * Activate a new version of the worker at once and take control of open pages
-   * (skipWaiting + clients.claim). Off by default: a host worker decides its own lifecycle. The
-   * client core asks the worker to claim a page it finds uncontrolled either way.
+   * Take control of the pages that are open when the worker first activates (clients.claim), so
+   * the first page is controlled without a reload. Off by default: a host worker decides its own
+   * lifecycle. The client core asks the worker to claim a page it finds uncontrolled either way.
+   *
+   * A new version never takes over pages the previous one controls (no skipWaiting): it waits
+   * until the app's pages are closed or have left the app, as browsers do by default. Taking over
+   * under an open page is a handover during which Firefox 153 sent a page's request past both
+   * versions, without its token (e2e/firefox/update.test.ts); and the previous version may be
+   * completing a consent. A host worker that calls skipWaiting itself takes that risk.
    */
   takeControl?: boolean;
 }
@@ -31,7 +38,6 @@ export function installMcpSwAuth(options: McpSwAuthInstallOptions = {}): void {
   applyOptions(options);
   void ready().catch(() => undefined);
   if (options.takeControl) {
-    self.addEventListener('install', (event) => event.waitUntil(self.skipWaiting()));
     self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
   }
   self.addEventListener('fetch', (event) => {

@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe } from 'node:test';
 import type { Page } from 'puppeteer-core';
+import { visibleInPage } from '../page-scripts.ts';
 import { startRecordingProxy, type Exchange } from './browser.ts';
 import { authorize, bearerWorld, byTestId, connect, firefoxTest, openDemo, readDatabase, resetLogs, runTool, useFirefox, world, type World } from './harness.ts';
 
@@ -47,25 +48,7 @@ function secretsIn(exchanges: Exchange[], w: World): Set<string> {
 
 /** What page script can see: web storage, the URL, plain globals, the DOM, and every IndexedDB database in full. */
 async function visibleToPage(page: Page): Promise<Record<string, string>> {
-  const visible = await page.evaluate(() => {
-    const globals: Record<string, string> = {};
-    for (const name of Object.getOwnPropertyNames(window)) {
-      try {
-        const value = (window as unknown as Record<string, unknown>)[name];
-        if (typeof value === 'string') globals[name] = value;
-        else if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) globals[name] = JSON.stringify(value);
-      } catch {
-        // cross-origin or throwing getters hold nothing of ours
-      }
-    }
-    return {
-      local: JSON.stringify({ ...localStorage }),
-      session: JSON.stringify({ ...sessionStorage }),
-      url: location.href,
-      globals: JSON.stringify(globals),
-      dom: document.documentElement.outerHTML,
-    };
-  });
+  const visible = await page.evaluate(visibleInPage);
   const databases = await page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name));
   assert.deepEqual(databases, ['mcp-sw-auth']);
   return { ...visible, indexedDB: JSON.stringify(await readDatabase(page)) };

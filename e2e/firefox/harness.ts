@@ -8,6 +8,7 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'puppeteer-core';
 import type { WorkerReply, WorkerRequest } from '../../sw/messages.ts';
+import { askWorkerInPage, readDatabaseInPage } from '../page-scripts.ts';
 import { resetLogs, type World } from '../world.ts';
 import { fulfill, launchFirefox, type LaunchOptions } from './browser.ts';
 import { world } from './worlds.ts';
@@ -385,17 +386,7 @@ export async function withExtraServer(session: Session, page: Page, w: World, se
 
 /** Sends one request to the worker from the page, as any script of the origin can. */
 export function askWorker(page: Page, request: WorkerRequest): Promise<WorkerReply> {
-  return page.evaluate(
-    (message) =>
-      new Promise<WorkerReply>((resolve, reject) => {
-        const worker = navigator.serviceWorker.controller;
-        if (!worker) return reject(new Error('no service worker controls the page'));
-        const { port1, port2 } = new MessageChannel();
-        port1.onmessage = (event) => resolve(event.data as WorkerReply);
-        worker.postMessage({ 'mcp-sw-auth': message }, [port2]);
-      }),
-    request,
-  );
+  return page.evaluate(askWorkerInPage, request);
 }
 
 /** The id of the running worker instance: a new one after the browser stopped and restarted it. */
@@ -407,23 +398,7 @@ export async function workerInstance(page: Page): Promise<string> {
 
 /** Every record of every store of the worker's database, read by page script. */
 export function readDatabase(page: Page): Promise<Record<string, unknown[]>> {
-  return page.evaluate(async () => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const request = indexedDB.open('mcp-sw-auth');
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-    const stores: Record<string, unknown[]> = {};
-    for (const store of Array.from(db.objectStoreNames)) {
-      stores[store] = await new Promise<unknown[]>((resolve, reject) => {
-        const request = db.transaction(store).objectStore(store).getAll();
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-      });
-    }
-    db.close();
-    return stores;
-  });
+  return page.evaluate(readDatabaseInPage);
 }
 
 /** The worker's IndexedDB record for one server. */

@@ -6,24 +6,12 @@
 // app: the no-bundler page, and whichever worker was deployed last), which run.ts starts for the
 // Firefox suite's locked world; the fixtures must be prepared (`npm run test:package`).
 //
-// What Firefox 153 ESR does differently:
-// - Redirect: as in Chromium. N+1 installs from another tab, activates at once and migrates; it
-//   completes the flow N started.
-// - Popup, with a request held: N+1 installs and waits while N holds the page's request, as in
-//   Chromium; but it has already upgraded the database to schema 5 under N. Firefox has no
-//   `self.serviceWorker` in a service worker, so sw/db.ts's wait for activation (which reads
-//   `self.serviceWorker.state`) returns at once, and the worker's first database read, at start,
-//   upgrades the schema. N's connection is closed (it yields to the upgrade), and N, a schema-4
-//   worker, cannot use the upgraded database: after Allow the authorization server issues a code
-//   that is never exchanged (no token request), the flow stays stored, the popup stays open on the
-//   app's page (signed out), and the held connect waits on. The test describes the fixed behaviour
-//   (the same assertions as Chromium's) and is a TODO until then.
-//   In a copy of the tree with that wait fixed (a new version's first event is `install`: it then
-//   waits for `activate`), and with both workers logging their events to the server: the schema
-//   stays 4 while N+1 waits, the consent completes, the held initialize is answered, and Firefox
-//   activates N+1 20 to 40 ms after N answered it (skipWaiting). The page's next request
-//   (tools/list), sent during that handover, reached neither worker (no fetch event in either) and
-//   went out without its token: a 401, shown as "Error: HTTP 401". That too fails this test.
+// What Firefox 153 ESR does differently: it has no `self.serviceWorker` in a service worker, so
+// sw/lifecycle.ts learns that the worker is active from its events (before, the waiting N+1
+// upgraded the database under N, and N could not complete the consent). And a new version that took
+// over an open page (skipWaiting) let the page's next request, sent during the handover, past both
+// workers without its token (a 401); so a new version now never takes over open pages, in either
+// browser (sw/worker.ts, `takeControl`), and these tests show it waiting until the page has left.
 import assert from 'node:assert/strict';
 import { beforeEach, describe } from 'node:test';
 import type { Page } from 'puppeteer-core';
@@ -129,7 +117,7 @@ describe('an update of the app during a flow', () => {
 
   firefoxTest(
     'popup, with a request held: build N+1 arrives while the consent page is open; the held call is answered after the consent, then N+1 takes over with the ledger migrated',
-    async ({ page }) => {
+    async ({ page, context }) => {
       await deploy('previous');
       const statuses = await watchMcpStatuses(page);
       const seen: number[] = [];
@@ -157,26 +145,30 @@ describe('an update of the app during a flow', () => {
       // the held connect is answered in place, and never as a refusal
       await lines(page).toHaveText(['4 tools']);
       seen.push(...(await statuses()));
-      // N+1 takes over once nothing is held: at once, or when the app's page next loads, as a
-      // person coming back to the app later. Either way it migrates the database
-      await page.goto('about:blank');
-      await open(page, 'popup');
-      await poll(() => schemaVersion(page), (v) => v === 5, 'N+1 migrated the database to schema 5');
-      assert.equal((await registration(page)).waiting, false);
-      await byTestId(page, 'status').toHaveText('authorized');
+      assert.equal((await registration(page)).waiting, true, 'N+1 does not take over the open page');
+      // N+1 takes over once the app's tab is closed (Firefox counts a later it keeps in its back/forward
+      // cache as open, so leaving the page in the same tab is not enough): a person coming back later
+      const later = await context.newPage();
+      await page.close();
+      await later.bringToFront();
+      const laterStatuses = await watchMcpStatuses(later);
+      await open(later, 'popup');
+      await poll(() => schemaVersion(later), (v) => v === 5, 'N+1 migrated the database to schema 5');
+      assert.equal((await registration(later)).waiting, false);
+      await byTestId(later, 'status').toHaveText('authorized');
 
       // N+1 carries on from what N kept: its token (no consent for notes:read again), its ledger
-      await byTestId(page, 'add').click(); // held by N+1
-      await byTestId(page, 'authorize').toBeVisible();
-      const next = popupOf(page);
-      await byTestId(page, 'authorize').click();
+      await byTestId(later, 'add').click(); // held by N+1
+      await byTestId(later, 'authorize').toBeVisible();
+      const next = popupOf(later);
+      await byTestId(later, 'authorize').click();
       const second = await next;
       const secondClosed = new Promise<void>((resolve) => second.once('close', () => resolve()));
       assert.deepEqual(await signInAndAllow(second, 'updated'), ['notes:read', 'notes:write']);
       await withTimeout(secondClosed, 'the popup closes itself');
-      await lines(page).toHaveCount(1);
-      await lines(page).toHaveText(/^Added note #\d+: without a bundler$/);
-      seen.push(...(await statuses()));
+      await lines(later).toHaveCount(1);
+      await lines(later).toHaveText(/^Added note #\d+: without a bundler$/);
+      seen.push(...(await laterStatuses()));
       assert.deepEqual(
         seen.filter((s) => s === 401 || s === 403),
         [],
@@ -184,19 +176,16 @@ describe('an update of the app during a flow', () => {
       assert.ok(seen.length >= 3, `the page's MCP fetches were watched: ${JSON.stringify(seen)}`);
       assert.deepEqual(await authorizationScopes(w.notesUrl, w), ['notes:read', 'notes:read notes:write']);
       assert.equal(await codesExchanged(), 2);
-      const servers = (await readDatabase(page))['servers'] as Array<{ id: string; granted: string[]; authorizations: number }>;
+      const servers = (await readDatabase(later))['servers'] as Array<{ id: string; granted: string[]; authorizations: number }>;
       assert.deepEqual(
         servers.map((s) => [s.id, s.granted, s.authorizations]),
         [['notes', ['notes:read', 'notes:write'], 2]],
       );
     },
-    {
-      todo: 'Firefox has no self.serviceWorker: the waiting N+1 upgrades IndexedDB to schema 5 under N, which then cannot complete the consent (sw/db.ts activated(); see the header of this file)',
-    },
   );
 
   firefoxTest(
-    'redirect: build N+1 activates while the user is at the authorization server; it completes the flow build N started, from the migrated database',
+    'redirect: build N+1 arrives while the user is at the authorization server; build N completes its flow (Firefox keeps the app page in its back/forward cache, so N+1 waits), then N+1 takes over with the token and ledger migrated',
     async ({ page, context }) => {
       await deploy('previous');
       await open(page, 'redirect');
@@ -207,30 +196,40 @@ describe('an update of the app during a flow', () => {
       await nextDocument(page, () => byTestId(page, 'authorize').click());
       await waitForUrl(page, (url) => url.origin === w.issuer, 'at the authorization server'); // build N stored the flow (schema 4)
 
-      // another tab of the app picks up the deploy: N+1 installs, activates at once (nothing is held) and migrates
+      // another tab of the app picks up the deploy: N+1 installs and waits; closing that tab is not
+      // enough here, since the first tab's app page is kept in Firefox's back/forward cache
       await deploy('current');
       const other = await context.newPage();
       await other.bringToFront();
       await open(other, 'redirect');
       await checkForUpdate(other);
-      await poll(() => schemaVersion(other), (v) => v === 5, 'N+1 migrated the database to schema 5');
-      // the registration and the ledger came through the migration: what N asked for is there
-      const migrated = (await readDatabase(other))['servers'] as Array<{ id: string; requested: string[]; granted: string[] }>;
-      assert.deepEqual(
-        migrated.map((s) => [s.id, s.requested, s.granted]),
-        [['notes', ['notes:read'], []]],
-      );
+      await poll(() => registration(other), (r) => r.waiting, 'N+1 is installed and waiting');
+      await other.close();
 
       await page.bringToFront();
       assert.deepEqual(await signInAndAllow(page, 'redirected'), ['notes:read']);
       await waitForUrl(page, (url) => url.origin === updateOrigin && !url.pathname.startsWith('/oauth'), 'back in the app');
-      // N+1 completed N's flow: the interrupted connect was resumed after the redirect
+      // the flow completed (by N, which still controls the app): the interrupted connect was resumed
       await lines(page).toHaveText(['4 tools']);
       await byTestId(page, 'status').toHaveText('authorized');
-      await byTestId(other, 'status').toHaveText('authorized');
+      assert.equal(await schemaVersion(page), 4, 'N+1 has not touched the database while N controls the app');
+
+      // the person closes the app and comes back later: N+1 takes over, migrates, and carries on with N's token
+      const later = await context.newPage();
+      await page.close();
+      await later.bringToFront();
+      await open(later, 'redirect');
+      await poll(() => schemaVersion(later), (v) => v === 5, 'N+1 migrated the database to schema 5');
+      await byTestId(later, 'status').toHaveText('authorized');
+      await byTestId(later, 'connect').click();
+      await lines(later).toHaveText(['4 tools']);
+      const migrated = (await readDatabase(later))['servers'] as Array<{ id: string; requested: string[]; granted: string[] }>;
+      assert.deepEqual(
+        migrated.map((s) => [s.id, s.requested, s.granted]),
+        [['notes', ['notes:read'], ['notes:read']]],
+      );
       assert.deepEqual(await authorizationScopes(w.notesUrl, w), ['notes:read']);
       assert.equal(await codesExchanged(), 1);
-      await other.close();
     },
   );
 });

@@ -400,7 +400,7 @@ export const mutations: Mutation[] = [
     id: 'waiting-worker-upgrades-schema',
     finding: '12.1',
     what: 'a new version of the worker opens (and upgrades) the database while it waits, under the worker still completing a consent',
-    edits: [{ file: 'sw/db.ts', find: "  if (!worker || worker.state === 'activating' || worker.state === 'activated') return Promise.resolve();", replace: '  return Promise.resolve();' }],
+    edits: [{ file: 'sw/lifecycle.ts', find: '  if (byEvents) return byEvents;\n  if (!own || isActive(own)) return Promise.resolve();', replace: '  return Promise.resolve();' }],
     test: { kind: 'browser', file: 'e2e/update.spec.ts', grep: 'popup, with a request held', worker: 'packed' },
   },
   {

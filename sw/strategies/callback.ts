@@ -33,12 +33,13 @@ async function popupPage(result: FlowResult): Promise<Response> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(CLOSE_SCRIPT)));
   const hash = btoa(String.fromCharCode(...digest));
   const text = result.outcome === 'granted' ? 'Authorization complete.' : 'Authorization did not complete; the app says why.';
-  const html = `<!doctype html><html lang="en"><meta charset="utf-8"><title>${text}</title><p>${text} You can close this window.</p><script>${CLOSE_SCRIPT}</script></html>`;
+  // an empty icon of its own: else Firefox asks for /favicon.ico under this page's policy, and reports the refusal
+  const html = `<!doctype html><html lang="en"><meta charset="utf-8"><link rel="icon" href="data:,"><title>${text}</title><p>${text} You can close this window.</p><script>${CLOSE_SCRIPT}</script></html>`;
   return new Response(html, {
     headers: {
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-store',
-      'content-security-policy': `default-src 'none'; script-src 'sha256-${hash}'`,
+      'content-security-policy': `default-src 'none'; img-src data:; script-src 'sha256-${hash}'`,
       'referrer-policy': 'no-referrer',
     },
   });
