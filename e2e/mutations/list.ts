@@ -410,4 +410,11 @@ export const mutations: Mutation[] = [
     edits: [{ file: 'sw/db.ts', find: "      if (oldVersion < 5) tx.objectStore('flows').createIndex('byServer', 'serverId');", replace: "      if (oldVersion < 5) {\n        tx.objectStore('flows').createIndex('byServer', 'serverId');\n        void tx.objectStore('flows').clear();\n      }" }],
     test: { kind: 'browser', file: 'e2e/update.spec.ts', grep: 'redirect: build N+1 activates', worker: 'packed' },
   },
+  {
+    id: 'skip-waiting',
+    finding: '12.1',
+    what: 'a new version calls skipWaiting and takes over the open page once nothing is held',
+    edits: [{ file: 'sw/worker.ts', find: "    self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));", replace: "    self.addEventListener('install', (event) => event.waitUntil(self.skipWaiting()));\n    self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));" }],
+    test: { kind: 'browser', file: 'e2e/update.spec.ts', grep: 'popup, with a request held', worker: 'packed' },
+  },
 ];
