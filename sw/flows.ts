@@ -117,8 +117,9 @@ export async function forgetFlows(serverId: string, startedBy?: string): Promise
   await restore();
   for (const flow of [...flows.values()]) {
     if (flow.serverId !== serverId || (startedBy !== undefined && flow.startedBy !== startedBy)) continue;
-    await endFlow(flow);
+    if (startedBy === undefined) flows.delete(flow.state);
+    else await endFlow(flow);
   }
-  // all of them: also any stored under the server that this worker never took for its own
+  // all of them: one transaction, which also takes any stored under the server that this worker never restored
   if (startedBy === undefined) await deleteFlowsOf(serverId);
 }
