@@ -175,6 +175,49 @@ describe('resumes: every refused call is repeated after the grant', () => {
     expect(assign).toHaveBeenCalledWith('https://as.example/authorize?state=x');
   });
 
+  /** A call the worker refused for scope that has not failed yet, as a hook that starts its own OAuth first: settled by the test. */
+  function runningCall(outcome: ChallengeOutcome['outcome'] | undefined, n: number) {
+    let fail!: () => void;
+    if (outcome) worker.challenges.push({ serverId: SERVER, at: Date.now(), status: 401, operation: 'initialize', outcome, scopes: ['notes:read'] });
+    const settled = client.guard(SERVER, { op: 'connect', n }, () => new Promise<never>((_, reject) => (fail = () => reject(new Error('401 Unauthorized'))))).catch((e: unknown) => e);
+    return { fail: () => (fail(), settled) };
+  }
+
+  it('a redirect started while refused calls still run takes them along as resumes, and not a call that started after the last refusal', async () => {
+    await startClient();
+    worker.servers = [pendingWrite()];
+    const refused = runningCall('authorization-needed', 1);
+    await new Promise((r) => setTimeout(r, 2));
+    const quiet = runningCall(undefined, 0);
+    await client.authorize(SERVER);
+    expect(worker.requests.find((r) => r.type === 'authorize')).toMatchObject({ resumes: [{ op: 'connect', n: 1 }] });
+    expect(assign).toHaveBeenCalledOnce();
+    expect(await refused.fail()).toBeInstanceOf(AuthorizationRequiredError);
+    await quiet.fail();
+  });
+
+  it('a running call remembered when authorize() starts is resumed once, even when it fails only after the grant', async () => {
+    await startClient();
+    worker.servers = [pendingWrite()];
+    worker.inFlight = Date.now(); // another tab is at the authorization server: this one waits, and stays
+    const refused = runningCall('authorization-needed', 1);
+    await client.authorize(SERVER);
+    worker.inFlight = undefined;
+    const granted = serverState({
+      requested: ['notes:read', 'notes:write'],
+      granted: ['notes:read', 'notes:write'],
+      authorizations: 2,
+      timeline: [...serverState().timeline, { kind: 'grant', at: Date.now(), requested: ['notes:read', 'notes:write'], granted: ['notes:read', 'notes:write'] }],
+    });
+    broadcast(granted);
+    expect(resumed.map((r) => r.resume)).toEqual([{ op: 'connect', n: 1 }]);
+    expect(await refused.fail()).toBeInstanceOf(AuthorizationRequiredError);
+    // the next authorization carries nothing left over from it
+    worker.servers = [pendingWrite()];
+    await client.authorize(SERVER);
+    expect(worker.requests.filter((r) => r.type === 'authorize').at(-1)).not.toHaveProperty('resumes');
+  });
+
   it('a grant broadcast from another tab runs both resumes, once', async () => {
     await twoRefusedCalls();
     const granted = serverState({

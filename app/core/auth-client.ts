@@ -101,6 +101,8 @@ export class McpAuthClient {
   #listeners = new Set<() => void>();
   /** Per server, the calls refused for lack of scope, each with what to repeat once authorized. */
   #resumes = new Map<string, Map<number, unknown>>();
+  /** The calls `guard` is running: one refused a moment ago may not have failed yet when a redirect starts. */
+  #running = new Map<number, { serverId: string; resume: unknown; startedAt: number; remembered?: true }>();
   #calls = 0;
   #clientId = '';
   #redirecting = new Set<string>();
@@ -269,6 +271,8 @@ export class McpAuthClient {
    */
   async guard<T>(serverId: string, resume: unknown, call: () => Promise<T>): Promise<T> {
     const startedAt = Date.now();
+    const id = ++this.#calls;
+    this.#running.set(id, { serverId, resume, startedAt });
     try {
       return await call();
     } catch (error) {
@@ -277,19 +281,39 @@ export class McpAuthClient {
       const server = servers.find((s) => s.id === serverId);
       if (!server) throw error;
       if (challenges.some((c) => c.outcome === 'authorization-needed')) {
-        this.#rememberCall(serverId, resume);
+        // remembered already if a redirect started while it ran (and maybe resumed since): never twice
+        if (!this.#running.get(id)?.remembered) this.#rememberCall(serverId, id, resume);
         this.#maybeAutoRedirect(server);
         throw new AuthorizationRequiredError(serverId, server.pending?.requested ?? server.requested);
       }
       if (challenges.some((c) => c.outcome === 'refused') && server.error) throw new McpAuthError(server.error);
       throw error;
+    } finally {
+      this.#running.delete(id);
     }
   }
 
-  #rememberCall(serverId: string, resume: unknown): void {
+  #rememberCall(serverId: string, id: number, resume: unknown): void {
     let calls = this.#resumes.get(serverId);
     if (!calls) this.#resumes.set(serverId, (calls = new Map()));
-    calls.set(++this.#calls, resume);
+    calls.set(id, resume);
+  }
+
+  /**
+   * A client may still be busy with a refused request when the user chooses to authorize (a hook
+   * that retries, or starts its own OAuth, before it fails): the page is about to leave, so each
+   * running call that the worker saw refused for scope is remembered now, and repeated on return.
+   */
+  async #rememberRefusedRunningCalls(serverId: string): Promise<void> {
+    const running = [...this.#running].filter(([, call]) => call.serverId === serverId);
+    if (running.length === 0) return;
+    const since = Math.min(...running.map(([, call]) => call.startedAt));
+    const { challenges = [] } = await this.#request({ type: 'challenges', serverId, since });
+    for (const [id, call] of running) {
+      if (call.remembered || !challenges.some((c) => c.outcome === 'authorization-needed' && c.at >= call.startedAt)) continue;
+      call.remembered = true;
+      this.#rememberCall(serverId, id, call.resume);
+    }
   }
 
   #takeCalls(serverId: string): unknown[] {
@@ -328,6 +352,7 @@ export class McpAuthClient {
     const popup = wantsPopup ? this.#openPopup(serverId) : undefined;
     this.#redirecting.add(serverId);
     try {
+      if (!popup) await this.#rememberRefusedRunningCalls(serverId);
       const resumes = [...(this.#resumes.get(serverId)?.values() ?? [])];
       const reply = await this.#request({
         type: 'authorize',
