@@ -149,8 +149,11 @@ export function rebroadcast(id: string): void {
   if (record) void broadcast(record).catch(() => undefined);
 }
 
-/** Applies one ledger transition atomically, then tells every window. */
-export async function change(id: string, transition: (record: ServerRecord) => ServerRecord): Promise<ServerRecord | undefined> {
+/**
+ * Applies one ledger transition atomically, then tells every window; unless `quiet`, when the
+ * caller tells them later (rebroadcast) because something more urgent must reach a window first.
+ */
+export async function change(id: string, transition: (record: ServerRecord) => ServerRecord, options: { quiet?: boolean } = {}): Promise<ServerRecord | undefined> {
   await ready();
   const entry = entries.get(id);
   if (!entry) return undefined;
@@ -158,7 +161,7 @@ export async function change(id: string, transition: (record: ServerRecord) => S
   const result = await updateLedger(registrationOf(entry.record), transition, emptyLedger);
   // a configure that moved the server while the transaction ran wins
   if (entries.get(id)?.record.url === url) entries.set(id, { record: result.record, url: entry.url });
-  if (result.changed) await broadcast(result.record);
+  if (result.changed && !options.quiet) await broadcast(result.record);
   return result.record;
 }
 

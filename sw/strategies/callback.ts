@@ -78,7 +78,8 @@ async function complete(flow: StoredFlow, callback: URL): Promise<FlowResult> {
   const params = validateCallback(flow, authorizationServer, client, callback);
   const token = await exchangeCode(flow, authorizationServer, client, params);
   installToken(server.id, token, 'any');
-  await change(server.id, (r) => applyGrant(r, flow.requested, token.scopes, Date.now()));
+  // a popup's grant is told to the windows after its held requests are answered (answerCallback)
+  await change(server.id, (r) => applyGrant(r, flow.requested, token.scopes, Date.now()), { quiet: flow.display === 'popup' });
   return { serverId: server.id, at: Date.now(), outcome: 'granted', granted: [...token.scopes], resumes: flow.resumes, ...(flow.popupBlocked ? { popupBlocked: true } : {}) };
 }
 
@@ -118,14 +119,18 @@ async function answerCallback(event: FetchEvent): Promise<Response> {
     result = { serverId: flow.serverId, at: Date.now(), outcome: 'error', error: info, resumes: [], ...(flow.popupBlocked ? { popupBlocked: true } : {}) };
   }
   // Requests held for this server are answered (sent again with the new token, or with their
-  // challenge) before the popup's own page: a popup of the same site shares the opener's main thread,
-  // and the page the user waits on comes first. Not waiting longer than a moment for a burst.
-  const released = release(flow.serverId, result.outcome === 'granted' ? 'granted' : 'declined', () => rebroadcast(flow.serverId));
+  // challenge) before the windows hear of the grant and before the popup's own page: a popup of the
+  // same site shares the opener's main thread, and the held answer the user waits on comes first,
+  // not a re-render or the popup's page. Not waiting longer than a moment for a burst.
+  const reason = result.outcome === 'granted' ? 'granted' : 'declined';
   if (flow.display === 'popup') {
+    const released = release(flow.serverId, reason, () => undefined);
     await Promise.race([released, new Promise((resolve) => setTimeout(resolve, 250))]);
+    rebroadcast(flow.serverId);
     await tellOpener(flow.startedBy, result);
     return popupPage(result);
   }
+  void release(flow.serverId, reason, () => rebroadcast(flow.serverId));
   const returnTo = backInApp(flow.returnTo);
   holdResult(result, returnTo, event.resultingClientId);
   return Response.redirect(returnTo, 303);
