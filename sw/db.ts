@@ -153,8 +153,31 @@ function open(): Promise<Db> {
 
 // --- servers -------------------------------------------------------------------------------------
 
-export async function loadServers(): Promise<Checked<ServerRecord>> {
-  return checkAll(await (await db()).getAll('servers'), checkServerRecord);
+/** What a worker reads when it starts, each part checked as page-writable input. */
+export interface StartupState {
+  servers: Checked<ServerRecord>;
+  config: Checked<WorkerConfig>;
+  tokens: Checked<StoredToken>;
+  /** The stored DPoP key pair as found: dpop.ts checks it before any token is used. */
+  keyPair: unknown;
+}
+
+/** Everything a worker needs when it starts, in one transaction: the first request waits on it. */
+export async function loadStartupState(): Promise<StartupState> {
+  const tx = (await db()).transaction(['servers', 'config', 'tokens', 'keys'], 'readonly');
+  const [servers, config, tokens, keyPair] = await Promise.all([
+    tx.objectStore('servers').getAll(),
+    tx.objectStore('config').get('config'),
+    tx.objectStore('tokens').getAll(),
+    tx.objectStore('keys').get('dpop'),
+    tx.done,
+  ]);
+  return {
+    servers: checkAll(servers, checkServerRecord),
+    config: config === undefined ? { values: [], skipped: [] } : checkAll([config], checkConfig),
+    tokens: checkAll(tokens, checkToken),
+    keyPair,
+  };
 }
 
 /**
@@ -188,11 +211,6 @@ export async function deleteServer(id: string): Promise<void> {
 }
 
 // --- config --------------------------------------------------------------------------------------
-
-export async function loadConfig(): Promise<Checked<WorkerConfig>> {
-  const stored = await (await db()).get('config', 'config');
-  return stored === undefined ? { values: [], skipped: [] } : checkAll([stored], checkConfig);
-}
 
 export async function saveConfig(config: WorkerConfig): Promise<void> {
   await (await db()).put('config', config, 'config');
@@ -259,10 +277,6 @@ export async function loadKeyPair(): Promise<unknown> {
 
 export async function saveKeyPair(keys: CryptoKeyPair): Promise<void> {
   await (await db()).put('keys', keys, 'dpop');
-}
-
-export async function loadTokens(): Promise<Checked<StoredToken>> {
-  return checkAll(await (await db()).getAll('tokens'), checkToken);
 }
 
 export async function saveToken(token: StoredToken): Promise<void> {

@@ -25,8 +25,8 @@ async function keyProblem(stored: unknown): Promise<string | undefined> {
   return (await crypto.subtle.verify(algorithm, publicKey, signature, probe)) ? undefined : 'its public key does not match its private key';
 }
 
-async function keyPair(): Promise<CryptoKeyPair> {
-  const stored = await loadKeyPair();
+async function keyPair(read: () => Promise<unknown>): Promise<CryptoKeyPair> {
+  const stored = await read();
   if (stored !== undefined) {
     const problem = await keyProblem(stored);
     if (!problem) return stored as CryptoKeyPair;
@@ -40,11 +40,12 @@ async function keyPair(): Promise<CryptoKeyPair> {
 
 /**
  * The proof signer; it also remembers each server's latest DPoP nonce. Loaded once per worker
- * start, before any stored token is used; a failed load is tried again on the next call.
+ * start, before any stored token is used; a failed load is tried again on the next call. `stored`
+ * is the key pair as the worker's startup read found it, checked here like one read now.
  */
-export function dpopHandle(): Promise<oauth.DPoPHandle> {
+export function dpopHandle(stored?: { keyPair: unknown }): Promise<oauth.DPoPHandle> {
   if (handle) return handle;
-  const attempt = keyPair().then((keys) => oauth.DPoP({}, keys));
+  const attempt = keyPair(stored ? async () => stored.keyPair : loadKeyPair).then((keys) => oauth.DPoP({}, keys));
   handle = attempt;
   attempt.catch(() => {
     if (handle === attempt) handle = undefined;

@@ -2,7 +2,7 @@
 // IndexedDB once per worker start (after the checks any stored record gets), written through on
 // every change and broadcast to the app's windows. A registration (id, name, URL) only ever comes
 // from memory: what a page writes into the database cannot move a server elsewhere.
-import { deleteServer, loadConfig, loadServers, loadTokens, saveConfig, saveServers, updateLedger, type ServerRecord } from './db.ts';
+import { deleteServer, loadStartupState, saveConfig, saveServers, updateLedger, type ServerRecord } from './db.ts';
 import { dpopHandle, dpopWarnings } from './dpop.ts';
 import { AuthError } from './errors.ts';
 import { flowUnderWay, IN_FLIGHT_MS } from './flows.ts';
@@ -35,7 +35,7 @@ function warn(message: string): void {
 }
 
 async function load(): Promise<void> {
-  const servers = await loadServers();
+  const { servers, config: stored, tokens, keyPair } = await loadStartupState();
   servers.skipped.forEach(warn);
   for (const record of servers.values) {
     if (!isTrusted(new URL(record.url))) {
@@ -44,14 +44,12 @@ async function load(): Promise<void> {
     }
     entries.set(record.id, { record, url: new URL(record.url) });
   }
-  const stored = await loadConfig();
   stored.skipped.forEach(warn);
   config ??= stored.values[0];
-  const tokens = await loadTokens();
   tokens.skipped.forEach(warn);
   if (tokens.values.length > 0) {
     // the key is checked (and replaced if unusable, forgetting its tokens) before any token is used
-    await dpopHandle();
+    await dpopHandle({ keyPair });
     const replaced = dpopWarnings();
     replaced.forEach(warn);
     for (const token of replaced.length > 0 ? [] : tokens.values) {
