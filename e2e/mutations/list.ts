@@ -417,4 +417,18 @@ export const mutations: Mutation[] = [
     edits: [{ file: 'sw/worker.ts', find: "    self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));", replace: "    self.addEventListener('install', (event) => event.waitUntil(self.skipWaiting()));\n    self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));" }],
     test: { kind: 'browser', file: 'e2e/update.spec.ts', grep: 'popup, with a request held', worker: 'packed' },
   },
+  {
+    id: 'running-call-lost',
+    finding: '11.1',
+    what: 'a redirect started while a refused call still runs (use-mcp in its own OAuth) does not take the call along (the CI failure of 2026-11-30)',
+    edits: [{ file: 'app/core/auth-client.ts', find: '      if (!popup) await this.#rememberRefusedRunningCalls(serverId);\n', replace: '' }],
+    test: { kind: 'unit', file: 'app/core/auth-client.test.ts', name: 'a redirect started while refused calls still run' },
+  },
+  {
+    id: 'running-call-twice',
+    finding: '11.1',
+    what: 'a running call remembered when the redirect starts is remembered again when it fails after the grant resumed it',
+    edits: [{ file: 'app/core/auth-client.ts', find: '        if (!this.#running.get(id)?.remembered) this.#rememberCall(serverId, id, resume);', replace: '        this.#rememberCall(serverId, id, resume);' }],
+    test: { kind: 'unit', file: 'app/core/auth-client.test.ts', name: 'is resumed once, even when it fails only after the grant' },
+  },
 ];
