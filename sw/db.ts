@@ -10,7 +10,7 @@ import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import { activated } from './lifecycle.ts';
 import type { LedgerRecord } from './ledger.ts';
 import type { ServerRegistration, WorkerConfig } from './messages.ts';
-import { checkClient, checkConfig, checkFlow, checkServerRecord, checkToken, type Checked } from './stored.ts';
+import { checkClient, checkConfig, checkFlow, checkNonces, checkServerRecord, checkToken, type Checked } from './stored.ts';
 
 export type ServerRecord = ServerRegistration & LedgerRecord & {
   /** Added at run time (the user typed its URL), not configured by the app. */
@@ -63,6 +63,9 @@ export interface StoredFlow {
 }
 
 /** A DPoP-bound token set, kept so that it survives restarts: useless without the worker's key. */
+/** The latest DPoP nonce each origin sent, by origin: not secret (the page sees the header too). */
+export type StoredNonces = Record<string, string>;
+
 export interface StoredToken {
   serverId: string;
   serverUrl: string;
@@ -85,8 +88,8 @@ interface Schema extends DBSchema {
   config: { key: 'config'; value: WorkerConfig };
   /** Clients registered for us, per authorization server issuer. */
   clients: { key: string; value: StoredClient };
-  /** The DPoP key pair (non-extractable CryptoKeys). */
-  keys: { key: 'dpop'; value: CryptoKeyPair };
+  /** The DPoP key pair (non-extractable CryptoKeys), and the latest DPoP nonce of each origin. */
+  keys: { key: 'dpop' | 'nonces'; value: CryptoKeyPair | StoredNonces };
   /** DPoP-bound tokens only, per server id. Bearer tokens never come here. */
   tokens: { key: string; value: StoredToken };
 }
@@ -160,23 +163,27 @@ export interface StartupState {
   tokens: Checked<StoredToken>;
   /** The stored DPoP key pair as found: dpop.ts checks it before any token is used. */
   keyPair: unknown;
+  nonces: Checked<StoredNonces>;
 }
 
 /** Everything a worker needs when it starts, in one transaction: the first request waits on it. */
 export async function loadStartupState(): Promise<StartupState> {
   const tx = (await db()).transaction(['servers', 'config', 'tokens', 'keys'], 'readonly');
-  const [servers, config, tokens, keyPair] = await Promise.all([
+  const [servers, config, tokens, keyPair, nonces] = await Promise.all([
     tx.objectStore('servers').getAll(),
     tx.objectStore('config').get('config'),
     tx.objectStore('tokens').getAll(),
     tx.objectStore('keys').get('dpop'),
+    tx.objectStore('keys').get('nonces'),
     tx.done,
   ]);
+  const none = { values: [], skipped: [] };
   return {
     servers: checkAll(servers, checkServerRecord),
-    config: config === undefined ? { values: [], skipped: [] } : checkAll([config], checkConfig),
+    config: config === undefined ? none : checkAll([config], checkConfig),
     tokens: checkAll(tokens, checkToken),
     keyPair,
+    nonces: nonces === undefined ? none : checkAll([nonces], checkNonces),
   };
 }
 
@@ -277,6 +284,10 @@ export async function loadKeyPair(): Promise<unknown> {
 
 export async function saveKeyPair(keys: CryptoKeyPair): Promise<void> {
   await (await db()).put('keys', keys, 'dpop');
+}
+
+export async function saveNonces(nonces: StoredNonces): Promise<void> {
+  await (await db()).put('keys', nonces, 'nonces');
 }
 
 export async function saveToken(token: StoredToken): Promise<void> {

@@ -4,10 +4,45 @@
 // that could be exported (a page may have planted one) is refused and replaced, and every token
 // bound to it is forgotten.
 import * as oauth from 'oauth4webapi';
-import { clearTokens, loadKeyPair, saveKeyPair } from './db.ts';
+import { clearTokens, loadKeyPair, saveKeyPair, saveNonces, type StoredNonces } from './db.ts';
+import { isNonce, MAX_NONCE_ORIGINS } from './stored.ts';
 
 let handle: Promise<oauth.DPoPHandle> | undefined;
 const warnings: string[] = [];
+/**
+ * The latest nonce each origin sent. oauth4webapi keeps its own in memory, which a stopped worker
+ * loses: then the first proof after a restart carried none, and cost a round trip for the server's
+ * `use_dpop_nonce`. Kept in IndexedDB, written only when an origin sends a new one (about once a
+ * minute while in use); a planted or stale one costs that same round trip, nothing more.
+ */
+const nonces = new Map<string, string>();
+
+/** The nonces the previous worker kept (checked by the startup read); nonces seen since win. */
+export function restoreNonces(stored: StoredNonces): void {
+  for (const [origin, nonce] of Object.entries(stored)) if (!nonces.has(origin)) nonces.set(origin, nonce);
+}
+
+/** Keeps the nonce a response carries, when it is a new one for its origin. */
+export function noteNonce(url: URL, response: Response): void {
+  const nonce = response.headers.get('dpop-nonce');
+  if (!isNonce(nonce) || nonces.get(url.origin) === nonce) return;
+  nonces.delete(url.origin);
+  nonces.set(url.origin, nonce);
+  for (const origin of nonces.keys()) if (nonces.size > MAX_NONCE_ORIGINS) nonces.delete(origin);
+  void saveNonces(Object.fromEntries(nonces)).catch(() => undefined);
+}
+
+/** A proof for which oauth4webapi has no nonce of its own (a restarted worker) carries the kept one. */
+const fillNonce: oauth.ModifyAssertionFunction = (_header, payload) => {
+  if (payload['nonce'] !== undefined || typeof payload['htu'] !== 'string') return;
+  const nonce = nonces.get(new URL(payload['htu']).origin);
+  if (nonce) payload['nonce'] = nonce;
+};
+
+/** The proof signer for a key pair. */
+export function proofSigner(keys: CryptoKeyPair): oauth.DPoPHandle {
+  return oauth.DPoP({}, keys, { [oauth.modifyAssertion]: fillNonce });
+}
 
 /** Why the stored key pair cannot be used; undefined when it can. */
 async function keyProblem(stored: unknown): Promise<string | undefined> {
@@ -45,7 +80,7 @@ async function keyPair(read: () => Promise<unknown>): Promise<CryptoKeyPair> {
  */
 export function dpopHandle(stored?: { keyPair: unknown }): Promise<oauth.DPoPHandle> {
   if (handle) return handle;
-  const attempt = keyPair(stored ? async () => stored.keyPair : loadKeyPair).then((keys) => oauth.DPoP({}, keys));
+  const attempt = keyPair(stored ? async () => stored.keyPair : loadKeyPair).then(proofSigner);
   handle = attempt;
   attempt.catch(() => {
     if (handle === attempt) handle = undefined;

@@ -3,7 +3,7 @@
 // every change and broadcast to the app's windows. A registration (id, name, URL) only ever comes
 // from memory: what a page writes into the database cannot move a server elsewhere.
 import { deleteServer, loadStartupState, saveConfig, saveServers, updateLedger, type ServerRecord } from './db.ts';
-import { dpopHandle, dpopWarnings } from './dpop.ts';
+import { dpopHandle, dpopWarnings, restoreNonces } from './dpop.ts';
 import { AuthError } from './errors.ts';
 import { flowUnderWay, IN_FLIGHT_MS } from './flows.ts';
 import { heldCount } from './holds.ts';
@@ -35,7 +35,9 @@ function warn(message: string): void {
 }
 
 async function load(): Promise<void> {
-  const { servers, config: stored, tokens, keyPair } = await loadStartupState();
+  const { servers, config: stored, tokens, keyPair, nonces } = await loadStartupState();
+  nonces.skipped.forEach(warn);
+  for (const kept of nonces.values) restoreNonces(kept);
   servers.skipped.forEach(warn);
   for (const record of servers.values) {
     if (!isTrusted(new URL(record.url))) {

@@ -3,7 +3,7 @@
 // worker itself writes.
 import { describe, expect, it } from 'vitest';
 import { TIMELINE_LIMIT } from './ledger.ts';
-import { checkClient, checkConfig, checkFlow, checkServerRecord, checkToken, type Check } from './stored.ts';
+import { checkClient, checkConfig, checkFlow, checkNonces, checkServerRecord, checkToken, MAX_NONCE_ORIGINS, type Check } from './stored.ts';
 
 const now = Date.now();
 const TWO_DAYS = 2 * 86_400_000;
@@ -233,6 +233,27 @@ describe('checkConfig', () => {
   ])('refuses %s', (_what, config, why) => {
     const reason = refusal(checkConfig(config));
     expect(reason).toMatch(/^a stored configuration was ignored: /);
+    expect(reason).toMatch(why);
+  });
+});
+
+describe('checkNonces', () => {
+  it('accepts the nonces the worker kept, by origin', () => {
+    const nonces = { 'http://localhost:4172': 'eyJ.abc_-~', 'https://mcp.example': 'n' };
+    expect(accepted(checkNonces(nonces))).toEqual(nonces);
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['a key that is a URL with a path', { 'http://localhost:4172/mcp': 'n' }, /is not an origin/],
+    ['a key that is no URL', { notes: 'n' }, /is not an origin/],
+    ['a nonce with a quote', { 'http://localhost:4172': 'a"b' }, /is not a DPoP nonce/],
+    ['an empty nonce', { 'http://localhost:4172': '' }, /is not a DPoP nonce/],
+    ['a nonce that is not text', { 'http://localhost:4172': 42 }, /is not a DPoP nonce/],
+    ['too many origins', Object.fromEntries(Array.from({ length: MAX_NONCE_ORIGINS + 1 }, (_, i) => [`http://h${i}.example`, 'n'])), /more than/],
+    ['a list', ['n'], /not a record/],
+  ])('refuses %s', (_what, nonces, why) => {
+    const reason = refusal(checkNonces(nonces));
+    expect(reason).toMatch(/^a stored DPoP nonce list was ignored: /);
     expect(reason).toMatch(why);
   });
 });

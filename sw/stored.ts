@@ -2,7 +2,7 @@
 // stored record is input, checked as strictly as a server's answer: a record that fails is skipped
 // and reported, never used, and one bad record never stops the worker.
 import { isScopeToken } from './challenge.ts';
-import type { ServerRecord, StoredClient, StoredFlow, StoredToken } from './db.ts';
+import type { ServerRecord, StoredClient, StoredFlow, StoredNonces, StoredToken } from './db.ts';
 import { TIMELINE_LIMIT } from './ledger.ts';
 import type { AuthErrorCode, AuthErrorInfo, PendingAuthorization, TimelineEvent, WorkerConfig } from './messages.ts';
 import { isSafeEndpoint, parseUrl } from './urls.ts';
@@ -235,4 +235,23 @@ export const checkToken = guarded('DPoP-bound token', (v): StoredToken => {
     token.issuedAt = issuedAt;
   }
   return token;
+});
+
+/** More origins than an app talks to with DPoP; the oldest are dropped past it (dpop.ts). */
+export const MAX_NONCE_ORIGINS = 32;
+/** RFC 9449 §8.1: nonce = 1*NQCHAR (visible ASCII but `"` and `\\`). */
+const NONCE = /^[\x21\x23-\x5b\x5d-\x7e]{1,512}$/;
+
+export const isNonce = (value: unknown): value is string => typeof value === 'string' && NONCE.test(value);
+
+export const checkNonces = guarded('DPoP nonce list', (v): StoredNonces => {
+  const entries = Object.entries(v);
+  if (entries.length > MAX_NONCE_ORIGINS) fail(`it holds more than ${MAX_NONCE_ORIGINS} origins`);
+  const nonces: StoredNonces = {};
+  for (const [origin, nonce] of entries) {
+    if (parseUrl(origin)?.origin !== origin) fail(`"${origin.slice(0, 60)}" is not an origin`);
+    if (!isNonce(nonce)) fail(`the nonce of ${origin} is not a DPoP nonce`);
+    nonces[origin] = nonce;
+  }
+  return nonces;
 });

@@ -431,4 +431,18 @@ export const mutations: Mutation[] = [
     edits: [{ file: 'app/core/auth-client.ts', find: '        if (!this.#running.get(id)?.remembered) this.#rememberCall(serverId, id, resume);', replace: '        this.#rememberCall(serverId, id, resume);' }],
     test: { kind: 'unit', file: 'app/core/auth-client.test.ts', name: 'is resumed once, even when it fails only after the grant' },
   },
+  {
+    id: 'nonce-not-kept',
+    finding: '10.7',
+    what: "a restarted worker's first DPoP proof carries no nonce though one was kept (a round trip for use_dpop_nonce after every stop)",
+    edits: [{ file: 'sw/dpop.ts', find: '  return oauth.DPoP({}, keys, { [oauth.modifyAssertion]: fillNonce });', replace: '  return oauth.DPoP({}, keys);\n  void fillNonce;' }],
+    test: { kind: 'unit', file: 'sw/dpop.test.ts', name: 'first proof carries the kept nonce' },
+  },
+  {
+    id: 'planted-nonce-list',
+    finding: '10.7',
+    what: 'a stored nonce list is not checked: a planted key that is no origin, or a nonce with a quote, is restored',
+    edits: [{ file: 'sw/stored.ts', find: "    if (parseUrl(origin)?.origin !== origin) fail", replace: "    if (false) fail" }],
+    test: { kind: 'unit', file: 'sw/stored.test.ts', name: 'refuses a key that is' },
+  },
 ];

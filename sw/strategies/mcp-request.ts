@@ -3,7 +3,7 @@
 // step-up policy. The server's response always goes back to the page unchanged, streams included.
 import * as oauth from 'oauth4webapi';
 import type { ServerRecord } from '../db.ts';
-import { dpopHandle, withNonceRetry } from '../dpop.ts';
+import { dpopHandle, noteNonce, withNonceRetry } from '../dpop.ts';
 import { hold, stepUpMode } from '../holds.ts';
 import { begin } from '../in-flight.ts';
 import { refresh, RefreshUnavailableError, usableToken } from '../refresh.ts';
@@ -42,7 +42,11 @@ async function sendWithProof(request: Request, body: ArrayBuffer | undefined, to
   const options: oauth.ProtectedResourceRequestOptions = {
     DPoP: await dpopHandle(),
     [oauth.allowInsecureRequests]: isLoopback(url),
-    [oauth.customFetch]: (_url, init) => forward(request, new Headers(init.headers), body),
+    [oauth.customFetch]: async (_url, init) => {
+      const response = await forward(request, new Headers(init.headers), body);
+      noteNonce(url, response);
+      return response;
+    },
   };
   const attempt = () => oauth.protectedResourceRequest(token.accessToken, request.method, url, headers, null, options);
   try {
