@@ -11,19 +11,9 @@
 import { expect, test, type BrowserContext, type ConsoleMessage, type Locator, type Page, type Worker } from '@playwright/test';
 import { startTasksWorld } from '../servers/tasks.ts';
 import { demoPolicies } from '../servers/csp.ts';
+import { CSP_LINE, parsePolicy, recordedViolationsInPage, strictPageDeviations, watchDocumentViolations, type Violation } from './csp-policy.ts';
 import { fixtureOrigin, fixturePolicies, fixtureWorld, type FixtureName } from './fixtures/fixtures.ts';
 import { allowInPopup, approveAtAuthorizationServer, authorizationScopes, authorize, connect, openDemo, openWorld, resetLogs, runTool, world, type World } from './world.ts';
-
-interface Violation {
-  /** The document that reported it, or the service worker's script. */
-  url: string;
-  directive: string;
-  blocked: string;
-  source: string;
-  sample: string;
-  /** The policy that was violated, as the document or the worker received it. */
-  policy: string;
-}
 
 interface CspWatch {
   /** Every securitypolicyviolation event of every document of the context, as it happened. */
@@ -32,7 +22,6 @@ interface CspWatch {
   consoleLines: string[];
 }
 
-const CSP_LINE = /Content[ -]Security[ -]Policy|unsafe-eval|unsafe-inline/i;
 const WORKER_VIOLATION = 'csp-violation in the service worker: ';
 
 /**
@@ -48,19 +37,7 @@ const WORKER_VIOLATION = 'csp-violation in the service worker: ';
 async function watchCsp(context: BrowserContext): Promise<CspWatch> {
   const watch: CspWatch = { violations: [], consoleLines: [] };
   await context.exposeBinding('cspViolated', (_source, violation: Violation) => void watch.violations.push(violation));
-  await context.addInitScript(() => {
-    const w = window as unknown as { cspViolations: unknown[]; cspViolated?: (v: unknown) => Promise<void> };
-    w.cspViolations = [];
-    document.addEventListener(
-      'securitypolicyviolation',
-      (event) => {
-        const violation = { url: location.href, directive: event.effectiveDirective, blocked: event.blockedURI, source: `${event.sourceFile}:${event.lineNumber}`, sample: event.sample, policy: event.originalPolicy };
-        w.cspViolations.push(violation);
-        void w.cspViolated?.(violation);
-      },
-      { capture: true },
-    );
-  });
+  await context.addInitScript(`(${String(watchDocumentViolations)})((violation) => void window.cspViolated?.(violation));`);
   context.on('console', (message: ConsoleMessage) => {
     const text = message.text();
     if (text.startsWith(WORKER_VIOLATION)) watch.violations.push(JSON.parse(text.slice(WORKER_VIOLATION.length)) as Violation);
@@ -85,7 +62,7 @@ async function watchCsp(context: BrowserContext): Promise<CspWatch> {
 
 /** What the page's own global recorded (the current document only), to compare with what was reported. */
 function recordedInPage(page: Page): Promise<Violation[]> {
-  return page.evaluate(() => (window as unknown as { cspViolations: Violation[] }).cspViolations);
+  return page.evaluate(recordedViolationsInPage);
 }
 
 /** A violation a page is known to cause and that breaks nothing: the test names it, and says why. */
@@ -108,39 +85,12 @@ async function expectClean(watch: CspWatch, page: Page, known: Known = () => fal
 const MCP_USE_ZOD_PROBE: Known = (v) => v.directive === 'script-src' && v.blocked === 'eval' && /\/assets\/mcp-use-[\w-]+\.js:\d+$/.test(v.source);
 
 /** The policy of a document's response, parsed: directive → sources. */
-function parsePolicy(header: string | undefined): Record<string, string[]> {
-  expect(header, 'a Content-Security-Policy header').toBeTruthy();
-  return Object.fromEntries(
-    header!
-      .split(';')
-      .map((d) => d.trim().split(/\s+/))
-      .filter((d) => d[0])
-      .map(([name, ...sources]) => [name!, sources]),
-  );
-}
-
-/** The strict parts every page policy must have, whatever its origins. */
-function expectStrictPage(policy: Record<string, string[]>): void {
-  expect(policy['default-src']).toEqual(["'self'"]);
-  expect(policy['script-src']).toEqual(["'self'"]);
-  expect(policy['style-src']).toEqual(["'self'"]);
-  expect(policy['worker-src']).toEqual(["'self'"]);
-  expect(policy['object-src']).toEqual(["'none'"]);
-  expect(policy['base-uri']).toEqual(["'none'"]);
-  expect(policy['form-action']).toEqual(["'self'"]);
-  expect(policy['frame-ancestors']).toEqual(["'none'"]);
-  for (const sources of Object.values(policy)) {
-    expect(sources).not.toContain("'unsafe-inline'");
-    expect(sources).not.toContain("'unsafe-eval'");
-  }
-}
-
 /** Opens a page and checks that its document came with exactly `expected`, and its worker's script with `worker`. */
 async function openWithPolicy(page: Page, url: string, expected: { page: string; worker: string }): Promise<void> {
   const response = await page.goto(url);
   const header = response?.headers()['content-security-policy'];
   expect(header).toBe(expected.page);
-  expectStrictPage(parsePolicy(header));
+  expect(strictPageDeviations(parsePolicy(header!))).toEqual([]);
   const script = await page.request.get(new URL('/sw.js', url).href);
   expect(script.headers()['content-security-policy']).toBe(expected.worker);
 }

@@ -62,10 +62,10 @@ export interface StoredFlow {
   tab?: string;
 }
 
-/** A DPoP-bound token set, kept so that it survives restarts: useless without the worker's key. */
 /** The latest DPoP nonce each origin sent, by origin: not secret (the page sees the header too). */
 export type StoredNonces = Record<string, string>;
 
+/** A DPoP-bound token set, kept so that it survives restarts: useless without the worker's key. */
 export interface StoredToken {
   serverId: string;
   serverUrl: string;

@@ -79,6 +79,16 @@ function refusedCall(outcome: ChallengeOutcome['outcome'], scopes = ['notes:writ
   };
 }
 
+/** What the worker's state becomes when notes:write is granted (here, or in another tab). */
+function grantedWrite(): ServerState {
+  return serverState({
+    requested: ['notes:read', 'notes:write'],
+    granted: ['notes:read', 'notes:write'],
+    authorizations: 2,
+    timeline: [...serverState().timeline, { kind: 'grant', at: Date.now(), requested: ['notes:read', 'notes:write'], granted: ['notes:read', 'notes:write'] }],
+  });
+}
+
 function broadcast(server: ServerState): void {
   for (const listener of worker.listeners) listener({ type: 'mcp-sw-auth:state', server });
 }
@@ -203,12 +213,7 @@ describe('resumes: every refused call is repeated after the grant', () => {
     const refused = runningCall('authorization-needed', 1);
     await client.authorize(SERVER);
     worker.inFlight = undefined;
-    const granted = serverState({
-      requested: ['notes:read', 'notes:write'],
-      granted: ['notes:read', 'notes:write'],
-      authorizations: 2,
-      timeline: [...serverState().timeline, { kind: 'grant', at: Date.now(), requested: ['notes:read', 'notes:write'], granted: ['notes:read', 'notes:write'] }],
-    });
+    const granted = grantedWrite();
     broadcast(granted);
     expect(resumed.map((r) => r.resume)).toEqual([{ op: 'connect', n: 1 }]);
     expect(await refused.fail()).toBeInstanceOf(AuthorizationRequiredError);
@@ -220,12 +225,7 @@ describe('resumes: every refused call is repeated after the grant', () => {
 
   it('a grant broadcast from another tab runs both resumes, once', async () => {
     await twoRefusedCalls();
-    const granted = serverState({
-      requested: ['notes:read', 'notes:write'],
-      granted: ['notes:read', 'notes:write'],
-      authorizations: 2,
-      timeline: [...serverState().timeline, { kind: 'grant', at: Date.now(), requested: ['notes:read', 'notes:write'], granted: ['notes:read', 'notes:write'] }],
-    });
+    const granted = grantedWrite();
     broadcast(granted);
     expect(resumed.map((r) => r.resume)).toEqual([{ op: 'add-note', n: 1 }, { op: 'add-note', n: 2 }]);
     expect(resumed.every((r) => r.server === granted)).toBe(true);

@@ -22,13 +22,12 @@ import {
   byTestId,
   connect,
   firefoxTest,
-  loginField,
   nextDocument,
   openDemo,
+  popupWaitedOnByOtherTab,
   resetLogs,
   sleep,
   poll,
-  withTimeout,
   world,
 } from './harness.ts';
 
@@ -90,14 +89,7 @@ describe('abandoned flows', () => {
       const fromB = await connect(b, 'notes');
       await byTestId(b, 'held-notes').toBeVisible();
 
-      await a.bringToFront();
-      const opened = new Promise<Page>((resolve) => a.once('popup', (popup) => resolve(popup!)));
-      await byTestId(a, 'authorize-notes').click();
-      const abandonedPopup = await withTimeout(opened, 'a popup opens');
-      await loginField(abandonedPopup).toBeVisible();
-      await b.bringToFront();
-      await byTestId(b, 'authorize-notes').click();
-      await byTestId(b, 'in-flight-notes').toBeVisible();
+      const abandonedPopup = await popupWaitedOnByOtherTab(a, b);
 
       const left = Date.now();
       await leave(a);

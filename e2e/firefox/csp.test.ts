@@ -33,6 +33,7 @@ import assert from 'node:assert/strict';
 import { after, beforeEach, describe } from 'node:test';
 import type { Browser, Page } from 'puppeteer-core';
 import { demoPolicies } from '../../servers/csp.ts';
+import { CSP_LINE, parsePolicy, recordedViolationsInPage, strictPageDeviations, watchDocumentViolations, type Violation } from '../csp-policy.ts';
 import { bidi, chromeEval, startRecordingProxy } from './browser.ts';
 import {
   allowInPopup,
@@ -56,17 +57,6 @@ const proxy = await startRecordingProxy(() => false);
 useFirefox({ prefs: proxy.prefs });
 after(() => proxy.close());
 
-interface Violation {
-  /** The document that reported it, or the service worker's script. */
-  url: string;
-  directive: string;
-  blocked: string;
-  source: string;
-  sample: string;
-  /** The policy that was violated, as the document received it; for the worker, the violated directive as its console line quotes it. */
-  policy: string;
-}
-
 interface ConsoleLine {
   text: string;
   /** The script or document it is about (the console service's sourceName). */
@@ -83,7 +73,6 @@ interface CspWatch {
   consoleLines(): Promise<ConsoleLine[]>;
 }
 
-const CSP_LINE = /Content[ -]Security[ -]Policy|unsafe-eval|unsafe-inline/i;
 /** Firefox's console line for a refused load: "… blocked the loading of a resource (connect-src) at URL because it violates the following directive: “…”". */
 const REFUSED_LOAD = /\(([\w-]+)\) at (\S+) because it violates the following directive: “([^”]*)”/;
 
@@ -98,19 +87,7 @@ function consoleMessages(browser: Browser, since: number): Promise<ConsoleLine[]
 }
 
 /** The document listener, run before any script of each document (as a BiDi preload script, with a channel to report on). */
-const WATCHER = String((send: (violation: string) => void) => {
-  const w = window as unknown as { cspViolations: unknown[] };
-  w.cspViolations = [];
-  document.addEventListener(
-    'securitypolicyviolation',
-    (event) => {
-      const violation = { url: location.href, directive: event.effectiveDirective, blocked: event.blockedURI, source: `${event.sourceFile}:${event.lineNumber}`, sample: event.sample, policy: event.originalPolicy };
-      w.cspViolations.push(violation);
-      send(JSON.stringify(violation));
-    },
-    { capture: true },
-  );
-});
+const WATCHER = `(send) => (${String(watchDocumentViolations)})((violation) => send(JSON.stringify(violation)))`;
 
 let channels = 0;
 
@@ -153,7 +130,7 @@ async function watchCsp(session: Session, w: World = world): Promise<CspWatch> {
 
 /** What the page's own global recorded (the current document only), to compare with what was reported. */
 function recordedInPage(page: Page): Promise<Violation[]> {
-  return page.evaluate(() => (window as unknown as { cspViolations?: Violation[] }).cspViolations ?? []);
+  return page.evaluate(recordedViolationsInPage);
 }
 
 /**
@@ -184,39 +161,12 @@ async function expectClean(watch: CspWatch, page: Page, w: World = world): Promi
 }
 
 /** The policy of a document's response, parsed: directive → sources. */
-function parsePolicy(header: string | undefined): Record<string, string[]> {
-  assert.ok(header, 'a Content-Security-Policy header');
-  return Object.fromEntries(
-    header
-      .split(';')
-      .map((d) => d.trim().split(/\s+/))
-      .filter((d) => d[0])
-      .map(([name, ...sources]) => [name!, sources]),
-  );
-}
-
-/** The strict parts every page policy must have, whatever its origins. */
-function expectStrictPage(policy: Record<string, string[]>): void {
-  assert.deepEqual(policy['default-src'], ["'self'"]);
-  assert.deepEqual(policy['script-src'], ["'self'"]);
-  assert.deepEqual(policy['style-src'], ["'self'"]);
-  assert.deepEqual(policy['worker-src'], ["'self'"]);
-  assert.deepEqual(policy['object-src'], ["'none'"]);
-  assert.deepEqual(policy['base-uri'], ["'none'"]);
-  assert.deepEqual(policy['form-action'], ["'self'"]);
-  assert.deepEqual(policy['frame-ancestors'], ["'none'"]);
-  for (const sources of Object.values(policy)) {
-    assert.ok(!sources.includes("'unsafe-inline'"));
-    assert.ok(!sources.includes("'unsafe-eval'"));
-  }
-}
-
 /** Opens a page and checks that its document came with exactly `expected.page`, and its worker's script with `expected.worker`. */
 async function openWithPolicy(page: Page, url: string, expected: { page: string; worker: string }): Promise<void> {
   const response = await page.goto(url);
   const header = response?.headers()['content-security-policy'];
   assert.equal(header, expected.page);
-  expectStrictPage(parsePolicy(header));
+  assert.deepEqual(strictPageDeviations(parsePolicy(header)), []);
   const script = await fetch(new URL('/sw.js', url));
   assert.equal(script.headers.get('content-security-policy'), expected.worker);
 }

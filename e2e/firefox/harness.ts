@@ -295,24 +295,49 @@ export async function authorize(page: Page, w: World, serverId: string, user = '
   return approveAtAuthorizationServer(page, w, user, decision);
 }
 
-/** Clicks what opens the popup, signs in and allows there, and waits for the popup to close itself. */
-export async function allowInPopup(page: Page, click: () => Promise<void>, user = 'pia'): Promise<string[]> {
-  const opened = new Promise<Page>((resolve) => page.once('popup', (popup) => resolve(popup!)));
-  await click();
-  const popup = await withTimeout(opened, 'a popup opens');
-  const login = loginField(popup);
-  const allow = buttonNamed(popup, 'Allow');
-  await poll(async () => (await login.isVisible()) || (await allow.isVisible()), Boolean, 'the popup shows the login or the consent page');
+/** In a popup or a page at the authorization server: signs in when asked and allows; returns the scopes the consent listed. */
+export async function signInAndAllow(popupOrPage: Page, user: string): Promise<string[]> {
+  const login = loginField(popupOrPage);
+  const allow = buttonNamed(popupOrPage, 'Allow');
+  await poll(async () => (await login.isVisible()) || (await allow.isVisible()), Boolean, 'the login or the consent page shows');
   if (await login.isVisible()) {
     await login.fill(user);
-    await nextDocument(popup, () => buttonNamed(popup, 'Sign in').click());
+    await nextDocument(popupOrPage, () => buttonNamed(popupOrPage, 'Sign in').click());
   }
   await allow.toBeVisible();
-  const scopes = await popup.$$eval('li.scope', (items) => items.map((li) => (li.textContent ?? '').trim()));
-  const closed = new Promise<void>((resolve) => popup.once('close', () => resolve()));
+  const scopes = await popupOrPage.$$eval('li.scope', (items) => items.map((li) => (li.textContent ?? '').trim()));
   await allow.clickAndLeave();
+  return scopes;
+}
+
+/** Clicks what opens the popup and resolves with the popup. */
+export async function openPopup(page: Page, click: () => Promise<void>): Promise<Page> {
+  const opened = new Promise<Page>((resolve) => page.once('popup', (popup) => resolve(popup!)));
+  await click();
+  return withTimeout(opened, 'a popup opens');
+}
+
+/** Clicks what opens the popup, signs in and allows there, and waits for the popup to close itself. */
+export async function allowInPopup(page: Page, click: () => Promise<void>, user = 'pia'): Promise<string[]> {
+  const popup = await openPopup(page, click);
+  const closed = new Promise<void>((resolve) => popup.once('close', () => resolve()));
+  const scopes = await signInAndAllow(popup, user);
   await withTimeout(closed, 'the popup closes itself');
   return scopes;
+}
+
+/**
+ * Two tabs waiting for the same scope: tab `a` opens its popup (left at the login page), then tab
+ * `b` asks to authorize and waits for it ("in flight"). Resolves with `a`'s popup.
+ */
+export async function popupWaitedOnByOtherTab(a: Page, b: Page): Promise<Page> {
+  await a.bringToFront();
+  const popup = await openPopup(a, () => byTestId(a, 'authorize-notes').click());
+  await loginField(popup).toBeVisible();
+  await b.bringToFront();
+  await byTestId(b, 'authorize-notes').click();
+  await byTestId(b, 'in-flight-notes').toBeVisible();
+  return popup;
 }
 
 export async function withTimeout<T>(promise: Promise<T>, what: string, timeout = EXPECT_TIMEOUT_MS): Promise<T> {

@@ -15,6 +15,7 @@ import {
   loginField,
   nextDocument,
   openDemo,
+  popupWaitedOnByOtherTab,
   resetLogs,
   runTool,
   sleep,
@@ -176,14 +177,7 @@ describe('popup step-up', () => {
     const fromB = await connect(b, 'notes');
     await byTestId(b, 'held-notes').toBeVisible();
 
-    await a.bringToFront();
-    const opened = new Promise<Page>((resolve) => a.once('popup', (popup) => resolve(popup!)));
-    await byTestId(a, 'authorize-notes').click();
-    const popup = await withTimeout(opened, 'a popup opens');
-    await loginField(popup).toBeVisible();
-    await b.bringToFront();
-    await byTestId(b, 'authorize-notes').click();
-    await byTestId(b, 'in-flight-notes').toBeVisible();
+    const popup = await popupWaitedOnByOtherTab(a, b);
 
     await loginField(popup).fill('two');
     await nextDocument(popup, () => buttonNamed(popup, 'Sign in').click());

@@ -18,15 +18,16 @@ import type { Page } from 'puppeteer-core';
 import {
   asLog,
   authorizationScopes,
-  buttonNamed,
   byTestId,
   firefoxTest,
   loginField,
   nextDocument,
+  openPopup,
   poll,
   Probe,
   readDatabase,
   resetLogs,
+  signInAndAllow,
   waitForUrl,
   withTimeout,
   world as w,
@@ -93,25 +94,6 @@ async function watchMcpStatuses(page: Page): Promise<() => Promise<number[]>> {
   return () => page.evaluate(() => (window as unknown as { mcpStatuses?: number[] }).mcpStatuses ?? []);
 }
 
-/** Signs in when asked and allows; returns the scopes the consent listed. The popup closes itself after the click. */
-async function signInAndAllow(popupOrPage: Page, user: string): Promise<string[]> {
-  const login = loginField(popupOrPage);
-  const allow = buttonNamed(popupOrPage, 'Allow');
-  await poll(async () => (await login.isVisible()) || (await allow.isVisible()), Boolean, 'the login or the consent page shows');
-  if (await login.isVisible()) {
-    await login.fill(user);
-    await nextDocument(popupOrPage, () => buttonNamed(popupOrPage, 'Sign in').click());
-  }
-  await allow.toBeVisible();
-  const scopes = await popupOrPage.$$eval('li.scope', (items) => items.map((li) => (li.textContent ?? '').trim()));
-  await allow.clickAndLeave();
-  return scopes;
-}
-
-function popupOf(page: Page): Promise<Page> {
-  return withTimeout(new Promise<Page>((resolve) => page.once('popup', (popup) => resolve(popup!))), 'a popup opens');
-}
-
 describe('an update of the app during a flow', () => {
   beforeEach(() => resetLogs(w));
 
@@ -127,9 +109,7 @@ describe('an update of the app during a flow', () => {
 
       await byTestId(page, 'connect').click(); // held by build N
       await byTestId(page, 'authorize').toBeVisible();
-      const opened = popupOf(page);
-      await byTestId(page, 'authorize').click();
-      const popup = await opened;
+      const popup = await openPopup(page, () => byTestId(page, 'authorize').click());
       await loginField(popup).toBeVisible();
 
       // the host deploys N+1; the browser installs it, and it waits: N still holds the page's request
@@ -160,9 +140,7 @@ describe('an update of the app during a flow', () => {
       // N+1 carries on from what N kept: its token (no consent for notes:read again), its ledger
       await byTestId(later, 'add').click(); // held by N+1
       await byTestId(later, 'authorize').toBeVisible();
-      const next = popupOf(later);
-      await byTestId(later, 'authorize').click();
-      const second = await next;
+      const second = await openPopup(later, () => byTestId(later, 'authorize').click());
       const secondClosed = new Promise<void>((resolve) => second.once('close', () => resolve()));
       assert.deepEqual(await signInAndAllow(second, 'updated'), ['notes:read', 'notes:write']);
       await withTimeout(secondClosed, 'the popup closes itself');
